@@ -1,0 +1,228 @@
+"""Command line: ``python -m stablesgd_ref COMMAND [options]``.
+
+Commands:
+
+* ``exp2``       Experiment 2, both optimizers on the challenging landscape.
+* ``reproduce``  Every experiment with the method's settings.
+
+A bad argument prints a one-line error and exits with status 2.
+"""
+
+import argparse
+import math
+import sys
+
+from stablesgd_ref import exp2, pipeline, runner
+from stablesgd_ref.optimizers import PENALTY_MODES
+
+
+def positive_float(text):
+    """Parse a finite float > 0 for argparse."""
+    value = _parse_float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: must be a finite number > 0"
+        )
+    return value
+
+
+def non_negative_float(text):
+    """Parse a finite float >= 0 for argparse."""
+    value = _parse_float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: must be a finite number >= 0"
+        )
+    return value
+
+
+def momentum_float(text):
+    """Parse a momentum in [0, 1) for argparse."""
+    value = _parse_float(text)
+    if not (0.0 <= value < 1.0):
+        raise argparse.ArgumentTypeError(f"invalid momentum {text!r}: must be in [0, 1)")
+    return value
+
+
+def int_at_least(minimum):
+    """Return an argparse type that parses an integer >= ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid integer {text!r}: must be an integer >= {minimum}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text!r}: must be an integer >= {minimum}"
+            )
+        return value
+
+    return parse
+
+
+def seeds_list(text):
+    """Parse ``--seeds`` (a count, or a comma-separated list) for argparse."""
+    try:
+        return runner.parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _parse_float(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+
+
+def add_common_options(parser):
+    """Add the options every experiment command shares."""
+    parser.add_argument(
+        "--seeds", type=seeds_list, default=runner.parse_seeds("5"),
+        help="a count of seeds starting at 42 (5 runs 42..46), or a "
+        "comma-separated list such as 42,43 (one seed: 42,); default 5",
+    )
+    parser.add_argument(
+        "--jobs", type=int_at_least(1), default=1,
+        help="worker processes running seeds in parallel; results equal a "
+        "serial run except wall-clock timings (default 1)",
+    )
+    parser.add_argument(
+        "--out", default="results", metavar="DIR",
+        help="folder for the JSON results (default results)",
+    )
+    parser.add_argument(
+        "--figures", default="figures", metavar="DIR",
+        help="folder for the PNG figures (default figures)",
+    )
+
+
+def add_optimizer_options(parser, defaults):
+    """Add the hyperparameters of both optimizers, defaulting to ``defaults``."""
+    parser.add_argument(
+        "--lr", type=positive_float, default=defaults["lr"],
+        help=f"learning rate, > 0 (default {defaults['lr']})",
+    )
+    parser.add_argument(
+        "--momentum", type=momentum_float, default=defaults["momentum"],
+        help=f"momentum, in [0, 1) (default {defaults['momentum']})",
+    )
+    parser.add_argument(
+        "--temporal-stability", type=non_negative_float,
+        default=defaults["temporal_stability"],
+        help="StableSGD penalty coefficient, >= 0 "
+        f"(default {defaults['temporal_stability']})",
+    )
+    parser.add_argument(
+        "--no-energy-conservation", dest="energy_conservation",
+        action="store_false",
+        help="StableSGD without the energy-based step size (adaptive_lr = lr)",
+    )
+    parser.add_argument(
+        "--penalty-mode", choices=PENALTY_MODES, default=defaults["penalty_mode"],
+        help="StableSGD penalty reading: literal (always 0, the default), "
+        "previous_step or signed",
+    )
+    parser.add_argument(
+        "--lr-in-velocity", dest="lr_in_velocity",
+        action=argparse.BooleanOptionalAction, default=defaults["lr_in_velocity"],
+        help="StableSGD multiplies the gradient by lr inside the velocity "
+        "(default on, as in the method, so lr acts twice)",
+    )
+    parser.add_argument(
+        "--history-limit", type=int_at_least(2), default=defaults["history_limit"],
+        help="StableSGD keeps only this many newest snapshots, >= 2 "
+        "(default: keep all, as in the method)",
+    )
+
+
+def optimizer_settings(args):
+    """Return the optimizer settings dict from parsed arguments."""
+    return {
+        "lr": args.lr,
+        "momentum": args.momentum,
+        "temporal_stability": args.temporal_stability,
+        "energy_conservation": args.energy_conservation,
+        "penalty_mode": args.penalty_mode,
+        "lr_in_velocity": args.lr_in_velocity,
+        "history_limit": args.history_limit,
+    }
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser():
+    """Return the argument parser with every command."""
+    parser = OneLineErrorParser(
+        prog="python -m stablesgd_ref",
+        description="StableSGD reference implementation: experiments and tools.",
+    )
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineErrorParser
+    )
+    commands.required = True
+
+    exp2_parser = commands.add_parser(
+        "exp2", help="Experiment 2: both optimizers on the challenging landscape",
+        description="Run StandardSGD and StableSGD on the 50-dimensional noisy "
+        "landscape, print a table, write OUT/exp2.json and PNG figures.",
+    )
+    add_common_options(exp2_parser)
+    add_optimizer_options(exp2_parser, exp2.DEFAULTS)
+    exp2_parser.add_argument(
+        "--iterations", type=int_at_least(1), default=exp2.DEFAULTS["iterations"],
+        help=f"iterations per run (default {exp2.DEFAULTS['iterations']})",
+    )
+    exp2_parser.set_defaults(handler=run_exp2)
+
+    reproduce_parser = commands.add_parser(
+        "reproduce", help="every experiment with the method's settings",
+        description="Run every experiment with the method's settings; JSON "
+        "results go to OUT and figures to FIGURES.",
+    )
+    add_common_options(reproduce_parser)
+    reproduce_parser.set_defaults(handler=run_reproduce)
+    return parser
+
+
+def run_exp2(args):
+    """Run Experiment 2 from parsed arguments."""
+    settings = {**optimizer_settings(args), "iterations": args.iterations}
+    pipeline.run_experiment(
+        "exp2", settings, args.seeds, jobs=args.jobs, out=args.out,
+        figures=args.figures,
+    )
+
+
+def run_reproduce(args):
+    """Run every experiment with its default settings."""
+    for name in pipeline.SPECS:
+        pipeline.run_experiment(
+            name, {}, args.seeds, jobs=args.jobs, out=args.out, figures=args.figures
+        )
+
+
+def main(argv=None):
+    """Parse ``argv`` and run the command; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except KeyboardInterrupt:
+        print(
+            "interrupted: files written so far are complete; "
+            "files not yet written keep their previous content",
+            file=sys.stderr,
+        )
+        return 130
+    except (ValueError, TypeError) as error:
+        parser.error(str(error))
+    return 0
