@@ -10,6 +10,7 @@ update. The seed fixes three independent streams::
     np.random.default_rng([seed, 2])     loss and gradient noise
 """
 
+import functools
 import math
 import time
 
@@ -77,10 +78,10 @@ def run_optimizer(name, settings, seed, landscape=None, minimizer=None):
     """
     settings = {**DEFAULTS, **settings}
     iterations = settings["iterations"]
-    if landscape is None:
-        landscape = Landscape(settings["dim"], settings["noise_level"], seed)
-    if minimizer is None:
-        minimizer = find_minimizer(landscape, iterations)
+    if landscape is None or minimizer is None:
+        landscape, minimizer = landscape_and_minimizer(
+            settings["dim"], settings["noise_level"], seed, iterations
+        )
     params = landscape.initial_params([seed, 1])
     noise_rng = np.random.default_rng([seed, 2])
     optimizer = make_optimizer(name, [params], settings)
@@ -145,11 +146,23 @@ def _record(name, seed, landscape, minimizer, params, optimizer, losses,
     }
 
 
+@functools.lru_cache(maxsize=64)
+def landscape_and_minimizer(dim, noise_level, seed, iterations):
+    """Return the landscape of ``seed`` and its minimizer at the final step.
+
+    Cached because a sweep runs many settings on the same seeds. Callers must
+    not modify the returned arrays.
+    """
+    landscape = Landscape(dim, noise_level, seed)
+    return landscape, find_minimizer(landscape, iterations)
+
+
 def run_pair(settings, seed):
     """Run StandardSGD and StableSGD on seed ``seed``; return both records."""
     settings = {**DEFAULTS, **settings}
-    landscape = Landscape(settings["dim"], settings["noise_level"], seed)
-    minimizer = find_minimizer(landscape, settings["iterations"])
+    landscape, minimizer = landscape_and_minimizer(
+        settings["dim"], settings["noise_level"], seed, settings["iterations"]
+    )
     return {
         name: run_optimizer(name, settings, seed, landscape, minimizer)
         for name in ("StandardSGD", "StableSGD")

@@ -22,7 +22,8 @@ def test_exp2_writes_table_json_and_figures(tmp_path, capsys):
                        "--out", str(out), "--figures", str(figures)])
     assert status == 0
     printed = capsys.readouterr().out
-    assert "StandardSGD" in printed and "StableSGD" in printed
+    assert "StandardSGD" in printed
+    assert "StableSGD" in printed
     assert "stability coef." in printed
     assert "history bytes" in printed
     data = json.loads((out / "exp2.json").read_text())

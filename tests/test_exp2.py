@@ -24,7 +24,7 @@ def test_pair_shares_initial_params_and_noise():
     settings = {"iterations": 30}
     pair = exp2.run_pair(settings, 42)
     standard, stable = pair["StandardSGD"], pair["StableSGD"]
-    # Iteration 0 sees the same params and the same noise draw.
+    # Iteration 0 evaluates the same params with the same noise draw.
     assert standard["losses"][0] == stable["losses"][0]
     assert standard["clean_losses"][0] == stable["clean_losses"][0]
 
