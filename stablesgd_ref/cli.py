@@ -3,6 +3,8 @@
 Commands:
 
 * ``exp2``       Experiment 2, both optimizers on the challenging landscape.
+* ``sweep``      Sensitivity of StableSGD to lr, temporal_stability,
+                 energy_conservation and penalty_mode.
 * ``reproduce``  Every experiment with the method's settings.
 
 A bad argument prints a one-line error and exits with status 2.
@@ -183,6 +185,19 @@ def build_parser():
     )
     exp2_parser.set_defaults(handler=run_exp2)
 
+    sweep_parser = commands.add_parser(
+        "sweep", help="sensitivity of StableSGD to its settings",
+        description="Run StableSGD over lr (0.001, 0.002, 0.005), temporal_stability "
+        "(0 to 0.03), energy_conservation on and off and every penalty_mode, with "
+        "StandardSGD per lr as reference; write a table, JSON and heatmaps.",
+    )
+    add_common_options(sweep_parser)
+    sweep_parser.add_argument(
+        "--experiment", choices=sorted(pipeline.SPECS) + ["all"], default="all",
+        help="which experiment to sweep (default all)",
+    )
+    sweep_parser.set_defaults(handler=run_sweep)
+
     reproduce_parser = commands.add_parser(
         "reproduce", help="every experiment with the method's settings",
         description="Run every experiment with the method's settings; JSON "
@@ -202,12 +217,17 @@ def run_exp2(args):
     )
 
 
+def run_sweep(args):
+    """Run the sensitivity sweep of one experiment or of all."""
+    names = sorted(pipeline.SPECS) if args.experiment == "all" else [args.experiment]
+    for name in names:
+        pipeline.run_sweep(name, args.seeds, jobs=args.jobs, out=args.out,
+                           figures=args.figures)
+
+
 def run_reproduce(args):
-    """Run every experiment with its default settings."""
-    for name in pipeline.SPECS:
-        pipeline.run_experiment(
-            name, {}, args.seeds, jobs=args.jobs, out=args.out, figures=args.figures
-        )
+    """Run every experiment, comparison and sweep with the default settings."""
+    pipeline.reproduce(args.seeds, jobs=args.jobs, out=args.out, figures=args.figures)
 
 
 def main(argv=None):

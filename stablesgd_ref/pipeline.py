@@ -1,14 +1,14 @@
-"""Run an experiment over seeds, print its table, write its JSON and figures.
+"""Run experiments over seeds, print tables, write JSON, figures and REPORT.md.
 
-Each experiment is described by a ``Spec``: its ``run_pair`` function, the
-rows of its table and its figures. The command line and ``reproduce`` both go
-through :func:`run_experiment`.
+Each experiment is described by a ``Spec``: how to run one optimizer on one
+seed, the rows of its table and its figures. The ``exp1``, ``exp2``, ``sweep``
+and ``reproduce`` commands all go through the functions here.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from stablesgd_ref import exp2, output, plotting, runner
+from stablesgd_ref import comparisons, exp2, output, plotting, report, runner, sweep
 
 VERSION = 1
 
@@ -18,10 +18,18 @@ class Spec:
     """What the pipeline needs to know about one experiment."""
 
     name: str
+    title: str
     run_pair: object
+    run_optimizer: object
     defaults: dict
     rows: tuple
+    timing_rows: tuple
     figures: tuple
+    convergence_key: str
+    convergence_labels: tuple
+    convergence_xlabel: str
+    sweep_settings: dict = field(default_factory=dict)
+    sweep_note: str = ""
 
 
 EXP2_ROWS = (
@@ -33,6 +41,9 @@ EXP2_ROWS = (
     ("clean_loss_std", "loss std (noiseless, last 20)", ".4g"),
     ("distance_to_minimizer", "distance to minimizer", ".4g"),
     ("distance_to_target", "distance to target", ".4g"),
+)
+
+EXP2_TIMING_ROWS = (
     ("seconds_per_step", "optimizer time per step (s)", ".3g"),
     ("history_bytes", "history bytes", ".4g"),
 )
@@ -56,13 +67,25 @@ EXP2_FIGURES = (
 )
 
 SPECS = {
-    "exp2": Spec("exp2", exp2.run_pair, exp2.DEFAULTS, EXP2_ROWS, EXP2_FIGURES),
+    "exp2": Spec(
+        name="exp2",
+        title="Experiment 2: the challenging landscape",
+        run_pair=exp2.run_pair,
+        run_optimizer=exp2.run_optimizer,
+        defaults=exp2.DEFAULTS,
+        rows=EXP2_ROWS,
+        timing_rows=EXP2_TIMING_ROWS,
+        figures=EXP2_FIGURES,
+        convergence_key="iterations_to_excess_fraction",
+        convergence_labels=tuple(str(f) for f in exp2.EXCESS_FRACTIONS),
+        convergence_xlabel="fraction of the initial excess loss over the minimum",
+    ),
 }
 
 
 def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figures",
                    log=runner.print_line):
-    """Run experiment ``name`` and write ``OUT/NAME.json`` and its figures.
+    """Run experiment ``name`` on ``seeds``; write ``OUT/NAME.json`` and figures.
 
     Returns
     -------
@@ -73,11 +96,11 @@ def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figure
     settings = {**spec.defaults, **settings}
     log(f"{name}: {len(seeds)} seed(s) {seeds}, settings {settings}")
     pairs = runner.run_seeds(spec.run_pair, settings, seeds, jobs=jobs, log=log)
-    metric_names = [metric for metric, _, _ in spec.rows]
-    summary = runner.summarize(pairs, metric_names)
+    rows = spec.rows + spec.timing_rows
+    summary = runner.summarize(pairs, [metric for metric, _, _ in rows])
     log("")
-    log(runner.format_table(summary, spec.rows, f"{name}: side by side"))
-    report = {
+    log(runner.format_table(summary, rows, f"{name}: side by side"))
+    result = {
         "format_version": VERSION,
         "experiment": name,
         "settings": settings,
@@ -87,19 +110,102 @@ def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figure
         "runs": pairs,
     }
     json_path = os.path.join(out, f"{name}.json")
-    output.write_json_atomic(json_path, report)
+    output.write_json_atomic(json_path, result)
     log(f"wrote {json_path}")
     for path in write_figures(spec, pairs, figures):
         log(f"wrote {path}")
-    return report
+    return result
 
 
 def write_figures(spec, pairs, folder):
-    """Save the experiment's trajectory figures under ``folder``; return paths."""
+    """Save the experiment's per-seed figures under ``folder``; return the paths."""
     paths = []
     for filename, key, title, ylabel, log_y in spec.figures:
         figure = plotting.plot_trajectories(pairs, key, title, ylabel, log_y=log_y)
-        path = os.path.join(folder, filename)
-        output.save_figure_atomic(figure, path)
-        paths.append(path)
+        paths.append(_save(figure, folder, filename))
+    figure = plotting.plot_metric_by_seed(
+        pairs, "stability_coefficient",
+        f"{spec.title}: stability coefficient (std / mean of last 20 losses)",
+        "stability coefficient (dimensionless)",
+    )
+    paths.append(_save(figure, folder, f"{spec.name}_stability.png"))
+    figure = plotting.plot_convergence(
+        pairs, spec.convergence_key, spec.convergence_labels,
+        f"{spec.title}: convergence", spec.convergence_xlabel,
+    )
+    paths.append(_save(figure, folder, f"{spec.name}_convergence.png"))
     return paths
+
+
+def run_sweep(name, seeds, jobs=1, out="results", figures="figures",
+              log=runner.print_line):
+    """Run the sensitivity sweep of experiment ``name``; write JSON, table, heatmaps."""
+    spec = SPECS[name]
+    settings = {**spec.defaults, **spec.sweep_settings}
+    configs = sweep.grid_configs(sweep.GRID)
+    log(f"{name} sweep: {len(configs)} configs x {len(seeds)} seed(s) {seeds}")
+    if spec.sweep_note:
+        log(f"  {spec.sweep_note}")
+    rows = sweep.run_sweep(spec.run_optimizer, settings, seeds, jobs=jobs, log=log)
+    table = sweep.format_sweep_table(rows)
+    log(table)
+    output.write_json_atomic(
+        os.path.join(out, f"{name}_sweep.json"),
+        {"format_version": VERSION, "experiment": name, "settings": settings,
+         "seeds": seeds, "grid": sweep.GRID, "rows": rows},
+    )
+    output.write_text_atomic(os.path.join(out, f"{name}_sweep.txt"), table + "\n")
+    figure = plotting.plot_sweep_heatmaps(
+        rows, f"{spec.title}: StableSGD mean final loss over {len(seeds)} seed(s)"
+    )
+    path = _save(figure, figures, f"{name}_sweep.png")
+    log(f"wrote {os.path.join(out, name + '_sweep.json')}, {path}")
+    return rows
+
+
+def reproduce(seeds, jobs=1, out="results", figures="figures", sweep_seeds=None,
+              log=runner.print_line, command="python -m stablesgd_ref reproduce"):
+    """Run every experiment, its comparisons and its sweep; write REPORT.md."""
+    sections = []
+    for name, spec in SPECS.items():
+        result = run_experiment(name, {}, seeds, jobs=jobs, out=out, figures=figures,
+                                log=log)
+        log(f"{name}: comparisons")
+        compared = comparisons.run_comparisons(
+            spec.run_optimizer, result["settings"], seeds, result["runs"], jobs=jobs,
+            log=log,
+        )
+        for comparison in compared.values():
+            log(f"  {comparison['name']}: {comparison['conclusion']}")
+        output.write_json_atomic(
+            os.path.join(out, f"{name}_comparisons.json"),
+            {"format_version": VERSION, "experiment": name, "comparisons": compared},
+        )
+        rows = run_sweep(name, sweep_seeds or seeds[:1], jobs=jobs, out=out,
+                         figures=figures, log=log)
+        sections.append({
+            "title": spec.title,
+            "name": name,
+            "settings": result["settings"],
+            "seeds": seeds,
+            "summary": result["summary"],
+            "rows": spec.rows,
+            "timing_rows": spec.timing_rows,
+            "comparisons": compared,
+            "sweep_rows": rows,
+            "sweep_note": spec.sweep_note,
+            "figures": [f[0] for f in spec.figures]
+            + [f"{name}_stability.png", f"{name}_convergence.png", f"{name}_sweep.png"],
+        })
+    link_dir = os.path.relpath(figures, out)
+    text = report.build_report(sections, command, output.machine_info(), link_dir)
+    path = os.path.join(out, "REPORT.md")
+    output.write_text_atomic(path, text)
+    log(f"wrote {path}")
+    return text
+
+
+def _save(figure, folder, filename):
+    path = os.path.join(folder, filename)
+    output.save_figure_atomic(figure, path)
+    return path

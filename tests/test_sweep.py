@@ -1,0 +1,84 @@
+"""Tests of the sensitivity sweep and of the fair comparisons."""
+
+import math
+
+import pytest
+
+from stablesgd_ref import comparisons, exp2, sweep
+
+SMALL = {**exp2.DEFAULTS, "iterations": 40}
+
+
+def small_grid(**changes):
+    grid = {"lr": (0.002, 0.005), "temporal_stability": (0.0, 0.03),
+            "energy_conservation": (True, False), "penalty_mode": sweep.PENALTY_MODES}
+    return {**grid, **changes}
+
+
+def test_grid_configs_count():
+    configs = sweep.grid_configs(sweep.GRID)
+    # 3 StandardSGD configs plus 3 * 5 * 2 * 3 StableSGD configs
+    assert len(configs) == 3 + 90
+    assert sum(name == "StandardSGD" for name, _ in configs) == 3
+
+
+def test_literal_penalty_has_no_effect_in_sweep():
+    rows = sweep.run_sweep(exp2.run_optimizer, SMALL, [42, 43], grid=small_grid())
+    effect = sweep.no_effect_by_mode(rows, "temporal_stability")
+    assert effect["literal"] is True
+    assert effect["previous_step"] is False
+    assert effect["signed"] is False
+    unchanged, total = sweep.find_no_effect(rows, "lr")
+    assert unchanged == 0
+    assert total > 0
+
+
+def test_divergence_is_recorded_and_sweep_goes_on():
+    settings = {**exp2.DEFAULTS, "iterations": 300}
+    grid = small_grid(lr=(0.002, 5.0), temporal_stability=(0.0,),
+                      energy_conservation=(False,), penalty_mode=("literal",))
+    rows = sweep.run_sweep(exp2.run_optimizer, settings, [42], grid=grid)
+    assert len(rows) == 4
+    diverged = [row for row in rows if row["lr"] == 5.0]
+    assert all(row["n_diverged"] == 1 for row in diverged)
+    assert all(isinstance(row["diverged_at"][0], int) for row in diverged)
+    assert all(math.isnan(row["mean_final_loss"]) for row in diverged)
+    finished = [row for row in rows if row["lr"] == 0.002]
+    assert all(row["n_diverged"] == 0 for row in finished)
+    assert "diverged" in sweep.format_sweep_table(rows)
+
+
+def test_sweep_parallel_equals_serial():
+    grid = small_grid(penalty_mode=("signed",), energy_conservation=(True,))
+    serial = sweep.run_sweep(exp2.run_optimizer, SMALL, [42], grid=grid, jobs=1)
+    parallel = sweep.run_sweep(exp2.run_optimizer, SMALL, [42], grid=grid, jobs=2)
+    assert serial == parallel
+
+
+def test_comparisons_use_each_reading():
+    seeds = [42, 43, 44]
+    pairs = [exp2.run_pair(SMALL, seed) for seed in seeds]
+    result = comparisons.run_comparisons(exp2.run_optimizer, SMALL, seeds, pairs,
+                                         lr_grid=(0.002, 0.005))
+    assert set(result) == {"literal", "matched_step", "tuned"}
+    assert result["matched_step"]["stable_settings"]["lr_in_velocity"] is False
+    assert result["literal"]["stable_settings"]["lr_in_velocity"] is True
+    # The literal comparison reuses the experiment's own runs.
+    assert result["literal"]["stable_final_losses"] == [
+        pair["StableSGD"]["final_loss"] for pair in pairs
+    ]
+    tuned = result["tuned"]
+    assert tuned["seeds"] == [43, 44]
+    for name, key in (("StandardSGD", "standard_settings"),
+                      ("StableSGD", "stable_settings")):
+        losses = tuned["tuning_losses"][name]
+        assert tuned[key]["lr"] == min(losses, key=losses.get)
+    assert "alpha = 0.05" in result["literal"]["conclusion"]
+
+
+def test_matched_step_equals_standard_without_energy():
+    """With lr outside the velocity and no energy factor, the two coincide."""
+    settings = {**SMALL, "energy_conservation": False}
+    standard = exp2.run_optimizer("StandardSGD", settings, 42)
+    stable = exp2.run_optimizer("StableSGD", {**settings, "lr_in_velocity": False}, 42)
+    assert stable["final_loss"] == pytest.approx(standard["final_loss"], rel=1e-12)
