@@ -50,7 +50,9 @@ def distance(params, reference):
     if isinstance(params, (list, tuple)):
         params = np.concatenate([np.ravel(p) for p in params])
         reference = np.concatenate([np.ravel(r) for r in reference])
-    return float(np.linalg.norm(np.ravel(params) - np.ravel(reference)))
+    # A diverged run may hold Inf or huge values; its distance is then Inf.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.linalg.norm(np.ravel(params) - np.ravel(reference)))
 
 
 def _tail(losses, window):
