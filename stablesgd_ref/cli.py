@@ -2,6 +2,7 @@
 
 Commands:
 
+* ``exp1``       Experiment 1, both optimizers train the mini transformer.
 * ``exp2``       Experiment 2, both optimizers on the challenging landscape.
 * ``sweep``      Sensitivity of StableSGD to lr, temporal_stability,
                  energy_conservation and penalty_mode.
@@ -14,7 +15,7 @@ import argparse
 import math
 import sys
 
-from stablesgd_ref import exp2, pipeline, runner
+from stablesgd_ref import exp1, exp2, pipeline, runner
 from stablesgd_ref.optimizers import PENALTY_MODES
 
 
@@ -185,6 +186,35 @@ def build_parser():
     )
     exp2_parser.set_defaults(handler=run_exp2)
 
+    exp1_parser = commands.add_parser(
+        "exp1", help="Experiment 1: both optimizers train the mini transformer",
+        description="Train the mini transformer language model with StandardSGD "
+        "and StableSGD from identical weights on identical batches; print a "
+        "table, write OUT/exp1.json (OUT/exp1_pydoc.json with --corpus pydoc) "
+        "and PNG figures.",
+    )
+    add_common_options(exp1_parser)
+    add_optimizer_options(exp1_parser, exp1.DEFAULTS)
+    exp1_parser.add_argument(
+        "--corpus", choices=exp1.CORPORA, default="synthetic",
+        help="synthetic next-token patterns (default) or pydoc, character "
+        "windows of the vendored Python documentation excerpt",
+    )
+    exp1_parser.add_argument(
+        "--epochs", type=int_at_least(1), default=None,
+        help=f"training epochs (default {exp1.DEFAULTS['epochs']}; "
+        f"{exp1.PYDOC_DEFAULTS['epochs']} with --corpus pydoc)",
+    )
+    exp1_parser.add_argument(
+        "--batch-size", type=int_at_least(1), default=exp1.DEFAULTS["batch_size"],
+        help=f"sequences per batch (default {exp1.DEFAULTS['batch_size']})",
+    )
+    exp1_parser.add_argument(
+        "--log-every", type=int_at_least(0), default=1,
+        help="print a progress line every N epochs per run, 0 for none (default 1)",
+    )
+    exp1_parser.set_defaults(handler=run_exp1)
+
     sweep_parser = commands.add_parser(
         "sweep", help="sensitivity of StableSGD to its settings",
         description="Run StableSGD over lr (0.001, 0.002, 0.005), temporal_stability "
@@ -214,6 +244,25 @@ def run_exp2(args):
     pipeline.run_experiment(
         "exp2", settings, args.seeds, jobs=args.jobs, out=args.out,
         figures=args.figures,
+    )
+
+
+def run_exp1(args):
+    """Run Experiment 1 from parsed arguments."""
+    settings = {
+        **optimizer_settings(args),
+        "corpus": args.corpus,
+        "batch_size": args.batch_size,
+        "log_every": args.log_every,
+    }
+    if args.corpus == "pydoc":
+        settings = {**exp1.PYDOC_DEFAULTS, **settings}
+    if args.epochs is not None:
+        settings["epochs"] = args.epochs
+    tag = "exp1_pydoc" if args.corpus == "pydoc" else "exp1"
+    pipeline.run_experiment(
+        "exp1", settings, args.seeds, jobs=args.jobs, out=args.out,
+        figures=args.figures, tag=tag,
     )
 
 

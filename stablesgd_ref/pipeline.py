@@ -8,7 +8,16 @@ and ``reproduce`` commands all go through the functions here.
 import os
 from dataclasses import dataclass, field
 
-from stablesgd_ref import comparisons, exp2, output, plotting, report, runner, sweep
+from stablesgd_ref import (
+    comparisons,
+    exp1,
+    exp2,
+    output,
+    plotting,
+    report,
+    runner,
+    sweep,
+)
 
 VERSION = 1
 
@@ -66,7 +75,59 @@ EXP2_FIGURES = (
     ),
 )
 
+EXP1_ROWS = (
+    ("final_loss", "final training loss (nats)", ".4g"),
+    ("final_val_loss", "final validation loss (nats)", ".4g"),
+    ("final_val_bits_per_char", "final validation bits per token", ".4g"),
+    ("unigram_val_loss", "unigram baseline, validation (nats)", ".4g"),
+    ("stability_coefficient", "stability coef. (last 20 steps)", ".4g"),
+    ("loss_std", "loss std (last 20 steps)", ".4g"),
+    ("distance_to_reference", "distance to reference optimum", ".4g"),
+)
+
+EXP1_TIMING_ROWS = (
+    ("seconds_per_step", "optimizer time per step (s)", ".3g"),
+    ("train_seconds", "training time (s)", ".3g"),
+    ("overhead", "training time / StandardSGD's", ".3g"),
+    ("history_bytes", "history bytes", ".4g"),
+)
+
+EXP1_FIGURES = (
+    (
+        "exp1_loss.png",
+        "losses",
+        "Experiment 1: training loss per step (batch of 4)",
+        "cross-entropy (nats)",
+        False,
+    ),
+    (
+        "exp1_energy.png",
+        "energy_trace",
+        "Experiment 1: energy 0.5*v^2 + 0.5*g^2 summed over params",
+        "energy (squared gradient units)",
+        True,
+    ),
+)
+
+EXP1_SWEEP_EPOCHS = 10
+
 SPECS = {
+    "exp1": Spec(
+        name="exp1",
+        title="Experiment 1: the mini transformer language model",
+        run_pair=exp1.run_pair,
+        run_optimizer=exp1.run_optimizer,
+        defaults=exp1.DEFAULTS,
+        rows=EXP1_ROWS,
+        timing_rows=EXP1_TIMING_ROWS,
+        figures=EXP1_FIGURES,
+        convergence_key="iterations_to_loss",
+        convergence_labels=tuple(str(t) for t in exp1.LOSS_THRESHOLDS),
+        convergence_xlabel="training loss threshold (nats)",
+        sweep_settings={"epochs": EXP1_SWEEP_EPOCHS},
+        sweep_note=f"The Experiment 1 sweep trains for {EXP1_SWEEP_EPOCHS} epochs "
+        f"instead of {exp1.DEFAULTS['epochs']} to keep it short.",
+    ),
     "exp2": Spec(
         name="exp2",
         title="Experiment 2: the challenging landscape",
@@ -84,8 +145,11 @@ SPECS = {
 
 
 def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figures",
-                   log=runner.print_line):
-    """Run experiment ``name`` on ``seeds``; write ``OUT/NAME.json`` and figures.
+                   log=runner.print_line, tag=None):
+    """Run experiment ``name`` on ``seeds``; write ``OUT/TAG.json`` and figures.
+
+    ``tag`` names the output files and defaults to ``name``; the figures are
+    ``FIGURES/TAG_*.png``.
 
     Returns
     -------
@@ -99,7 +163,12 @@ def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figure
     rows = spec.rows + spec.timing_rows
     summary = runner.summarize(pairs, [metric for metric, _, _ in rows])
     log("")
-    log(runner.format_table(summary, rows, f"{name}: side by side"))
+    tag = tag or name
+    log(runner.format_table(summary, rows, f"{tag}: side by side"))
+    for pair in pairs[:1]:
+        for optimizer, record in pair.items():
+            for prompt, text in record.get("samples", {}).items():
+                log(f"sample, {optimizer}, seed {record['seed']}: {text!r}")
     result = {
         "format_version": VERSION,
         "experiment": name,
@@ -109,31 +178,32 @@ def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figure
         "summary": summary,
         "runs": pairs,
     }
-    json_path = os.path.join(out, f"{name}.json")
+    json_path = os.path.join(out, f"{tag}.json")
     output.write_json_atomic(json_path, result)
     log(f"wrote {json_path}")
-    for path in write_figures(spec, pairs, figures):
+    for path in write_figures(spec, pairs, figures, tag):
         log(f"wrote {path}")
     return result
 
 
-def write_figures(spec, pairs, folder):
+def write_figures(spec, pairs, folder, tag=None):
     """Save the experiment's per-seed figures under ``folder``; return the paths."""
+    tag = tag or spec.name
     paths = []
     for filename, key, title, ylabel, log_y in spec.figures:
         figure = plotting.plot_trajectories(pairs, key, title, ylabel, log_y=log_y)
-        paths.append(_save(figure, folder, filename))
+        paths.append(_save(figure, folder, tag + filename[len(spec.name):]))
     figure = plotting.plot_metric_by_seed(
         pairs, "stability_coefficient",
         f"{spec.title}: stability coefficient (std / mean of last 20 losses)",
         "stability coefficient (dimensionless)",
     )
-    paths.append(_save(figure, folder, f"{spec.name}_stability.png"))
+    paths.append(_save(figure, folder, f"{tag}_stability.png"))
     figure = plotting.plot_convergence(
         pairs, spec.convergence_key, spec.convergence_labels,
         f"{spec.title}: convergence", spec.convergence_xlabel,
     )
-    paths.append(_save(figure, folder, f"{spec.name}_convergence.png"))
+    paths.append(_save(figure, folder, f"{tag}_convergence.png"))
     return paths
 
 

@@ -5,19 +5,31 @@ import re
 from stablesgd_ref import pipeline, report
 
 
+SHORT_SETTINGS = {
+    "exp1": {"epochs": 2, "n_sequences": 12, "d_model": 8, "n_heads": 2, "d_ff": 16,
+             "reference_steps": 5},
+    "exp2": {"iterations": 40},
+}
+
+
+def shorten_specs(monkeypatch):
+    for name, changes in SHORT_SETTINGS.items():
+        spec = pipeline.SPECS[name]
+        short = {**spec.__dict__, "defaults": {**spec.defaults, **changes}}
+        if spec.sweep_settings:
+            short["sweep_settings"] = {"epochs": 1}
+        monkeypatch.setitem(pipeline.SPECS, name, pipeline.Spec(**short))
+
+
 def test_reproduce_writes_report_and_every_figure(tmp_path, monkeypatch):
-    spec = pipeline.SPECS["exp2"]
-    monkeypatch.setitem(
-        pipeline.SPECS, "exp2",
-        pipeline.Spec(**{**spec.__dict__, "defaults": {**spec.defaults,
-                                                       "iterations": 40}}),
-    )
+    shorten_specs(monkeypatch)
     out, figures = tmp_path / "out", tmp_path / "figures"
     text = pipeline.reproduce([42, 43, 44, 45, 46, 47, 48], out=str(out),
                               figures=str(figures), log=lambda line: None)
     assert (out / "REPORT.md").read_text() == text
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (out / link).is_file(), link
+    assert "## Experiment 1" in text
     assert "## Experiment 2" in text
     for name in ("literal", "matched_step", "tuned"):
         assert f"| {name} |" in text
