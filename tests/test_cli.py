@@ -85,3 +85,31 @@ def test_missing_command_is_an_error():
     result = run_cli()
     assert result.returncode == 2
     assert "COMMAND" in result.stderr
+
+
+def test_exp1_progress_table_and_files(tmp_path, capsys):
+    out, figures = tmp_path / "out", tmp_path / "figs"
+    status = cli.main(["exp1", "--seeds", "1", "--epochs", "2", "--out", str(out),
+                       "--figures", str(figures)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "epoch   1/2" in printed
+    assert "epoch   2/2" in printed
+    assert "final validation loss (nats)" in printed
+    data = json.loads((out / "exp1.json").read_text())
+    assert data["settings"]["epochs"] == 2
+    assert data["settings"]["corpus"] == "synthetic"
+    assert (figures / "exp1_loss.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [(["--epochs", "0"], "--epochs"), (["--corpus", "wiki"], "--corpus"),
+     (["--batch-size", "0"], "--batch-size"), (["--log-every", "-1"], "--log-every")],
+)
+def test_exp1_bad_argument_is_one_line(args, fragment):
+    result = run_cli("exp1", *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert fragment in lines[0]

@@ -90,3 +90,18 @@ def test_pydoc_training_beats_unigram_baseline():
 def test_unknown_corpus_is_rejected():
     with pytest.raises(ValueError, match="corpus"):
         exp1.run_optimizer("StandardSGD", {"corpus": "wiki"}, 1)
+
+
+def test_parallel_equals_serial():
+    from stablesgd_ref import runner
+
+    settings = {**exp1.DEFAULTS, **SMALL, "epochs": 2}
+    timing = {"seconds_per_step", "train_seconds", "overhead"}
+
+    def strip(pairs):
+        return [{name: {k: v for k, v in record.items() if k not in timing}
+                 for name, record in pair.items()} for pair in pairs]
+
+    serial = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=1)
+    parallel = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=2)
+    assert strip(serial) == strip(parallel)
