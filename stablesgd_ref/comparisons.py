@@ -70,13 +70,31 @@ def paired_result(name, standard_settings, stable_settings, seeds, standard, sta
     if len(finite) >= 2:
         comparison = stats.compare_paired([a[i] for i in finite], [b[i] for i in finite])
         result["stats"] = comparison
-        result["conclusion"] = stats.conclusion_sentence(comparison, "final loss")
+        result["conclusion"] = (
+            stats.conclusion_sentence(comparison, "final loss")
+            + " "
+            + direction_sentence([a[i] for i in finite], [b[i] for i in finite])
+        )
     else:
         result["conclusion"] = (
             f"No paired test: only {len(finite)} seed(s) finished without diverging "
             "for both optimizers."
         )
     return result
+
+
+def direction_sentence(standard, stable):
+    """Return a sentence counting the seeds on which each optimizer ended lower."""
+    lower = sum(b < a for a, b in zip(standard, stable))
+    higher = sum(b > a for a, b in zip(standard, stable))
+    ties = len(standard) - lower - higher
+    sentence = (
+        f"StableSGD ended with the lower final loss on {lower} of {len(standard)} "
+        f"seeds and the higher on {higher}"
+    )
+    if ties:
+        sentence += f", with {ties} ties"
+    return sentence + "."
 
 
 def run_comparisons(run_optimizer, settings, seeds, literal_pairs, lr_grid=LR_GRID,
@@ -157,4 +175,14 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
         evaluation[:half], evaluation[half:], description,
     )
     result["tuning_losses"] = tuning
+    edge = [
+        name for name, key in (("StandardSGD", "standard_settings"),
+                               ("StableSGD", "stable_settings"))
+        if result[key]["lr"] in (min(lr_grid), max(lr_grid))
+    ]
+    if edge:
+        result["conclusion"] += (
+            f" The lr chosen for {' and '.join(edge)} lies at the edge of the grid "
+            f"{list(lr_grid)}, so a value outside the grid may do better."
+        )
     return result

@@ -82,3 +82,18 @@ def test_matched_step_equals_standard_without_energy():
     standard = exp2.run_optimizer("StandardSGD", settings, 42)
     stable = exp2.run_optimizer("StableSGD", {**settings, "lr_in_velocity": False}, 42)
     assert stable["final_loss"] == pytest.approx(standard["final_loss"], rel=1e-12)
+
+
+def test_direction_sentence_counts_seeds():
+    sentence = comparisons.direction_sentence([1.0, 2.0, 3.0, 4.0], [0.5, 2.5, 3.0, 5.0])
+    assert sentence == (
+        "StableSGD ended with the lower final loss on 1 of 4 seeds and the higher "
+        "on 2, with 1 ties."
+    )
+
+
+def test_tuned_notes_lr_at_grid_edge():
+    seeds = [42, 43, 44]
+    result = comparisons.run_tuned(exp2.run_optimizer, SMALL, seeds, lr_grid=(0.002, 0.005))
+    # With two grid values every choice is at an edge.
+    assert "lies at the edge of the grid" in result["conclusion"]
