@@ -6,6 +6,7 @@ Commands:
 * ``exp2``       Experiment 2, both optimizers on the challenging landscape.
 * ``sweep``      Sensitivity of StableSGD to lr, temporal_stability,
                  energy_conservation and penalty_mode.
+* ``oracle``     Write golden cases, or check another implementation's outputs.
 * ``reproduce``  Every experiment with the method's settings.
 
 A bad argument prints a one-line error and exits with status 2.
@@ -17,6 +18,7 @@ import sys
 
 from stablesgd_ref import exp1, exp2, pipeline, runner
 from stablesgd_ref.optimizers import PENALTY_MODES
+from stablesgd_ref.oracle import add_oracle_parser
 
 
 def positive_float(text):
@@ -227,6 +229,8 @@ def build_parser():
         help="which experiment to sweep (default all)",
     )
     sweep_parser.set_defaults(handler=run_sweep)
+
+    add_oracle_parser(commands, OneLineErrorParser)
 
     reproduce_parser = commands.add_parser(
         "reproduce", help="every experiment with the method's settings",

@@ -5,6 +5,13 @@ import os
 import platform
 import tempfile
 
+
+def _umask_mode():
+    """Return the mode 0o666 under the process umask, as ``open`` would create."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
 import numpy as np
 
 
@@ -21,6 +28,9 @@ def write_text_atomic(path, text):
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
+        # mkstemp creates files readable by the owner only; give the result
+        # the permissions a plain open() would.
+        os.chmod(temporary, _umask_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -49,6 +59,7 @@ def save_figure_atomic(figure, path, dpi=110):
         # Software names the matplotlib version; drop it so files only change
         # when their pixels do.
         figure.savefig(temporary, dpi=dpi, format="png", metadata={"Software": None})
+        os.chmod(temporary, _umask_mode())
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

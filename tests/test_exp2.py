@@ -123,3 +123,13 @@ def test_make_optimizer_passes_every_option():
     assert optimizer.history_limit == 3
     assert optimizer.energy_conservation is False
     assert optimizer.temporal_stability == 0.02
+
+
+def test_written_file_has_default_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "p.json"
+    output.write_json_atomic(path, {"a": 1})
+    reference = tmp_path / "reference.txt"
+    reference.write_text("x")
+    assert os.stat(path).st_mode & 0o777 == os.stat(reference).st_mode & 0o777
