@@ -11,9 +11,9 @@ identical batches in the same order. The seed fixes::
 the vendored Python documentation excerpt (:mod:`stablesgd_ref.corpus`).
 
 The reference optimum, used for the distance of the final weights, is a
-StandardSGD run from the same initial weights with a larger lr (100 steps, lr
-0.3, batches of 32 rows, which is the whole synthetic training set); see
-:func:`reference_optimum`. On the synthetic data it drives the training loss
+StandardSGD run from the same initial weights with a larger lr: 100 steps of
+lr 0.3 on batches of 32 rows, which is the whole synthetic training set (see
+:func:`reference_optimum`). On the synthetic data it drives the training loss
 below 0.01 nats. The model is not convex, so the reference is one converged
 point reachable from the start, not the global minimum.
 """
@@ -177,7 +177,9 @@ def run_optimizer(name, settings, seed, data=None, reference=None):
     """
     settings = {**DEFAULTS, **settings}
     if settings["corpus"] not in CORPORA:
-        raise ValueError(f"unknown corpus {settings['corpus']!r}; valid: {CORPORA}")
+        raise ValueError(
+            f"unknown corpus {settings['corpus']!r}; valid values are {CORPORA}"
+        )
     if data is None or reference is None:
         data, reference = data_and_reference(settings, seed)
     train_tokens, val_tokens = data

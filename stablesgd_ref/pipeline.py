@@ -24,7 +24,7 @@ VERSION = 1
 
 @dataclass(frozen=True)
 class Spec:
-    """What the pipeline needs to know about one experiment."""
+    """Description of one experiment: its run functions, table rows and figures."""
 
     name: str
     title: str
