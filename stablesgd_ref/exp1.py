@@ -194,6 +194,7 @@ def run_optimizer(name, settings, seed, data=None, reference=None):
     start = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(settings["epochs"]):
+            epoch_start = len(losses)
             batches = iterate_batches(train_tokens, settings["batch_size"], rng=order_rng)
             for inputs, targets in batches:
                 loss, grads = model.loss_and_grads(inputs, targets)
@@ -207,7 +208,7 @@ def run_optimizer(name, settings, seed, data=None, reference=None):
                 step_seconds += time.perf_counter() - step_start
             if diverged_at is not None:
                 break
-            epoch_losses.append(float(np.mean(losses[-len(train_tokens):])))
+            epoch_losses.append(float(np.mean(losses[epoch_start:])))
             _log_epoch(settings, name, seed, epoch, losses, optimizer, start)
         train_seconds = time.perf_counter() - start
         final_val_loss = dataset_loss(model, val_tokens)

@@ -105,3 +105,13 @@ def test_parallel_equals_serial():
     serial = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=1)
     parallel = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=2)
     assert strip(serial) == strip(parallel)
+
+
+def test_epoch_losses_average_each_epoch():
+    settings = {**exp1.DEFAULTS, **SMALL}
+    record = exp1.run_optimizer("StandardSGD", settings, 2)
+    losses = np.array(record["losses"])
+    steps_per_epoch = 2  # 8 training rows in batches of 4
+    expected = [losses[i * steps_per_epoch:(i + 1) * steps_per_epoch].mean()
+                for i in range(3)]
+    assert record["epoch_losses"] == pytest.approx(expected, rel=1e-15)
