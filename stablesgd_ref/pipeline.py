@@ -251,7 +251,8 @@ def reproduce(seeds, jobs=1, out="results", figures="figures", sweep_seeds=None,
             os.path.join(out, f"{name}_comparisons.json"),
             {"format_version": VERSION, "experiment": name, "comparisons": compared},
         )
-        rows = run_sweep(name, sweep_seeds or seeds[:1], jobs=jobs, out=out,
+        chosen_sweep_seeds = sweep_seeds or seeds[:1]
+        rows = run_sweep(name, chosen_sweep_seeds, jobs=jobs, out=out,
                          figures=figures, log=log)
         sections.append({
             "title": spec.title,
@@ -264,6 +265,8 @@ def reproduce(seeds, jobs=1, out="results", figures="figures", sweep_seeds=None,
             "comparisons": compared,
             "sweep_rows": rows,
             "sweep_note": spec.sweep_note,
+            "sweep_seeds": chosen_sweep_seeds,
+            "extra": [report.stability_paragraph(result["runs"])],
             "figures": [f[0] for f in spec.figures]
             + [f"{name}_stability.png", f"{name}_convergence.png", f"{name}_sweep.png"],
         })

@@ -76,6 +76,39 @@ def comparison_table(comparisons):
     return "\n".join(lines)
 
 
+def stability_paragraph(pairs):
+    """Return a paragraph reading the stability coefficient beside the loss drop.
+
+    A loss curve that barely moves has a small coefficient whether or not it is
+    near a minimum, so the paragraph puts each optimizer's coefficient beside
+    how far its loss fell, both from the same ``losses`` trajectory.
+    """
+    key = "losses"
+    lower = sum(
+        pair["StableSGD"]["stability_coefficient"]
+        < pair["StandardSGD"]["stability_coefficient"]
+        for pair in pairs
+    )
+    parts = []
+    for name in ("StandardSGD", "StableSGD"):
+        coefficients = [pair[name]["stability_coefficient"] for pair in pairs]
+        drops = [
+            100.0 * (pair[name][key][0] - pair[name][key][-1]) / abs(pair[name][key][0])
+            for pair in pairs if pair[name][key]
+        ]
+        parts.append(
+            f"{name} has a mean stability coefficient of "
+            f"{format_number(sum(coefficients) / len(coefficients))} and its loss fell "
+            f"by {format_number(sum(drops) / len(drops), 3)}% of its first value"
+        )
+    return (
+        f"Stability: {parts[0]}. {parts[1]}. StableSGD's coefficient is the lower "
+        f"one on {lower} of {len(pairs)} seeds. The coefficient is the standard "
+        "deviation over the mean of the last 20 losses, so a loss that hardly "
+        "moves scores as stable wherever it stops."
+    )
+
+
 def sensitivity_findings(rows):
     """Return sentences on which settings changed StableSGD's final loss.
 
@@ -219,8 +252,12 @@ def _experiment_section(section, figures_link_dir):
     for paragraph in section.get("extra", []):
         lines += [paragraph, ""]
     lines += ["### Sensitivity", ""]
-    if section.get("sweep_note"):
-        lines += [section["sweep_note"], ""]
+    sweep_seeds = section.get("sweep_seeds")
+    note = section.get("sweep_note") or ""
+    if sweep_seeds is not None:
+        note = f"The sweep runs on seeds {sweep_seeds}. {note}".strip()
+    if note:
+        lines += [note, ""]
     for sentence in sensitivity_findings(section["sweep_rows"]):
         lines.append(f"- {sentence}")
     lines.append("")

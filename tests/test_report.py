@@ -66,3 +66,18 @@ def test_sensitivity_sentence_for_no_effect():
     rows[1] = {**rows[1], "final_losses": [1.6], "mean_final_loss": 1.6}
     sentences = report.sensitivity_findings(rows)
     assert not any("`temporal_stability` has no effect at all" in s for s in sentences)
+
+
+def test_stability_paragraph_numbers():
+    pairs = [
+        {"StandardSGD": {"stability_coefficient": 0.2, "losses": [10.0, 2.0]},
+         "StableSGD": {"stability_coefficient": 0.01, "losses": [10.0, 9.0]}},
+        {"StandardSGD": {"stability_coefficient": 0.4, "losses": [20.0, 4.0]},
+         "StableSGD": {"stability_coefficient": 0.5, "losses": [20.0, 19.0]}},
+    ]
+    text = report.stability_paragraph(pairs)
+    assert "StandardSGD has a mean stability coefficient of 0.3 " in text
+    assert "its loss fell by 80% of its first value" in text
+    assert "StableSGD has a mean stability coefficient of 0.255 " in text
+    assert "its loss fell by 7.5% of its first value" in text
+    assert "lower one on 1 of 2 seeds" in text
