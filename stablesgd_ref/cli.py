@@ -45,7 +45,9 @@ def momentum_float(text):
     """Parse a momentum in [0, 1) for argparse."""
     value = _parse_float(text)
     if not (0.0 <= value < 1.0):
-        raise argparse.ArgumentTypeError(f"invalid momentum {text!r}: must be in [0, 1)")
+        raise argparse.ArgumentTypeError(
+            f"invalid momentum {text!r}: must be in [0, 1)"
+        )
     return value
 
 
@@ -86,21 +88,29 @@ def _parse_float(text):
 def add_common_options(parser):
     """Add the options every experiment command shares."""
     parser.add_argument(
-        "--seeds", type=seeds_list, default=runner.parse_seeds("5"),
+        "--seeds",
+        type=seeds_list,
+        default=runner.parse_seeds("5"),
         help="a count of seeds starting at 42 (5 runs 42..46), or a "
         "comma-separated list such as 42,43 (one seed: 42,); default 5",
     )
     parser.add_argument(
-        "--jobs", type=int_at_least(1), default=1,
+        "--jobs",
+        type=int_at_least(1),
+        default=1,
         help="worker processes running seeds in parallel; results equal a "
         "serial run except wall-clock timings (default 1)",
     )
     parser.add_argument(
-        "--out", default="results", metavar="DIR",
+        "--out",
+        default="results",
+        metavar="DIR",
         help="folder for the JSON results (default results)",
     )
     parser.add_argument(
-        "--figures", default="figures", metavar="DIR",
+        "--figures",
+        default="figures",
+        metavar="DIR",
         help="folder for the PNG figures (default figures)",
     )
 
@@ -108,37 +118,49 @@ def add_common_options(parser):
 def add_optimizer_options(parser, defaults):
     """Add the hyperparameters of both optimizers, defaulting to ``defaults``."""
     parser.add_argument(
-        "--lr", type=positive_float, default=defaults["lr"],
+        "--lr",
+        type=positive_float,
+        default=defaults["lr"],
         help=f"learning rate, > 0 (default {defaults['lr']})",
     )
     parser.add_argument(
-        "--momentum", type=momentum_float, default=defaults["momentum"],
+        "--momentum",
+        type=momentum_float,
+        default=defaults["momentum"],
         help=f"momentum, in [0, 1) (default {defaults['momentum']})",
     )
     parser.add_argument(
-        "--temporal-stability", type=non_negative_float,
+        "--temporal-stability",
+        type=non_negative_float,
         default=defaults["temporal_stability"],
         help="StableSGD penalty coefficient, >= 0 "
         f"(default {defaults['temporal_stability']})",
     )
     parser.add_argument(
-        "--no-energy-conservation", dest="energy_conservation",
+        "--no-energy-conservation",
+        dest="energy_conservation",
         action="store_false",
         help="StableSGD without the energy-based step size (adaptive_lr = lr)",
     )
     parser.add_argument(
-        "--penalty-mode", choices=PENALTY_MODES, default=defaults["penalty_mode"],
+        "--penalty-mode",
+        choices=PENALTY_MODES,
+        default=defaults["penalty_mode"],
         help="StableSGD penalty reading: literal (always 0, the default), "
         "previous_step or signed",
     )
     parser.add_argument(
-        "--lr-in-velocity", dest="lr_in_velocity",
-        action=argparse.BooleanOptionalAction, default=defaults["lr_in_velocity"],
+        "--lr-in-velocity",
+        dest="lr_in_velocity",
+        action=argparse.BooleanOptionalAction,
+        default=defaults["lr_in_velocity"],
         help="StableSGD multiplies the gradient by lr inside the velocity "
         "(default on, as in the method, so lr acts twice)",
     )
     parser.add_argument(
-        "--history-limit", type=int_at_least(2), default=defaults["history_limit"],
+        "--history-limit",
+        type=int_at_least(2),
+        default=defaults["history_limit"],
         help="StableSGD keeps only this many newest snapshots, >= 2 "
         "(default: keep all, as in the method)",
     )
@@ -176,20 +198,24 @@ def build_parser():
     commands.required = True
 
     exp2_parser = commands.add_parser(
-        "exp2", help="Experiment 2: both optimizers on the challenging landscape",
+        "exp2",
+        help="Experiment 2: both optimizers on the challenging landscape",
         description="Run StandardSGD and StableSGD on the 50-dimensional noisy "
         "landscape, print a table, write OUT/exp2.json and PNG figures.",
     )
     add_common_options(exp2_parser)
     add_optimizer_options(exp2_parser, exp2.DEFAULTS)
     exp2_parser.add_argument(
-        "--iterations", type=int_at_least(1), default=exp2.DEFAULTS["iterations"],
+        "--iterations",
+        type=int_at_least(1),
+        default=exp2.DEFAULTS["iterations"],
         help=f"iterations per run (default {exp2.DEFAULTS['iterations']})",
     )
     exp2_parser.set_defaults(handler=run_exp2)
 
     exp1_parser = commands.add_parser(
-        "exp1", help="Experiment 1: both optimizers train the mini transformer",
+        "exp1",
+        help="Experiment 1: both optimizers train the mini transformer",
         description="Train the mini transformer language model with StandardSGD "
         "and StableSGD from identical weights on identical batches; print a "
         "table, write OUT/exp1.json (OUT/exp1_pydoc.json with --corpus pydoc) "
@@ -198,34 +224,45 @@ def build_parser():
     add_common_options(exp1_parser)
     add_optimizer_options(exp1_parser, exp1.DEFAULTS)
     exp1_parser.add_argument(
-        "--corpus", choices=exp1.CORPORA, default="synthetic",
+        "--corpus",
+        choices=exp1.CORPORA,
+        default="synthetic",
         help="synthetic next-token patterns (default) or pydoc, character "
         "windows of the vendored Python documentation excerpt",
     )
     exp1_parser.add_argument(
-        "--epochs", type=int_at_least(1), default=None,
+        "--epochs",
+        type=int_at_least(1),
+        default=None,
         help=f"training epochs (default {exp1.DEFAULTS['epochs']}; "
         f"{exp1.PYDOC_DEFAULTS['epochs']} with --corpus pydoc)",
     )
     exp1_parser.add_argument(
-        "--batch-size", type=int_at_least(1), default=exp1.DEFAULTS["batch_size"],
+        "--batch-size",
+        type=int_at_least(1),
+        default=exp1.DEFAULTS["batch_size"],
         help=f"sequences per batch (default {exp1.DEFAULTS['batch_size']})",
     )
     exp1_parser.add_argument(
-        "--log-every", type=int_at_least(0), default=1,
+        "--log-every",
+        type=int_at_least(0),
+        default=1,
         help="print a progress line every N epochs per run, 0 for none (default 1)",
     )
     exp1_parser.set_defaults(handler=run_exp1)
 
     sweep_parser = commands.add_parser(
-        "sweep", help="sensitivity of StableSGD to its settings",
+        "sweep",
+        help="sensitivity of StableSGD to its settings",
         description="Run StableSGD over lr (0.001, 0.002, 0.005), temporal_stability "
         "(0 to 0.03), energy_conservation on and off and every penalty_mode, with "
         "StandardSGD per lr as reference; write a table, JSON and heatmaps.",
     )
     add_common_options(sweep_parser)
     sweep_parser.add_argument(
-        "--experiment", choices=sorted(pipeline.SPECS) + ["all"], default="all",
+        "--experiment",
+        choices=sorted(pipeline.SPECS) + ["all"],
+        default="all",
         help="which experiment to sweep (default all)",
     )
     sweep_parser.set_defaults(handler=run_sweep)
@@ -233,7 +270,8 @@ def build_parser():
     add_oracle_parser(commands, OneLineErrorParser)
 
     reproduce_parser = commands.add_parser(
-        "reproduce", help="every experiment with the method's settings",
+        "reproduce",
+        help="every experiment with the method's settings",
         description="Run every experiment with the method's settings; JSON "
         "results go to OUT and figures to FIGURES.",
     )
@@ -246,7 +284,11 @@ def run_exp2(args):
     """Run Experiment 2 from parsed arguments."""
     settings = {**optimizer_settings(args), "iterations": args.iterations}
     pipeline.run_experiment(
-        "exp2", settings, args.seeds, jobs=args.jobs, out=args.out,
+        "exp2",
+        settings,
+        args.seeds,
+        jobs=args.jobs,
+        out=args.out,
         figures=args.figures,
     )
 
@@ -265,8 +307,13 @@ def run_exp1(args):
         settings["epochs"] = args.epochs
     tag = "exp1_pydoc" if args.corpus == "pydoc" else "exp1"
     pipeline.run_experiment(
-        "exp1", settings, args.seeds, jobs=args.jobs, out=args.out,
-        figures=args.figures, tag=tag,
+        "exp1",
+        settings,
+        args.seeds,
+        jobs=args.jobs,
+        out=args.out,
+        figures=args.figures,
+        tag=tag,
     )
 
 
@@ -274,8 +321,9 @@ def run_sweep(args):
     """Run the sensitivity sweep of one experiment or of all."""
     names = sorted(pipeline.SPECS) if args.experiment == "all" else [args.experiment]
     for name in names:
-        pipeline.run_sweep(name, args.seeds, jobs=args.jobs, out=args.out,
-                           figures=args.figures)
+        pipeline.run_sweep(
+            name, args.seeds, jobs=args.jobs, out=args.out, figures=args.figures
+        )
 
 
 def run_reproduce(args):

@@ -49,8 +49,9 @@ def final_losses(records):
     ]
 
 
-def paired_result(name, standard_settings, stable_settings, seeds, standard, stable,
-                  description):
+def paired_result(
+    name, standard_settings, stable_settings, seeds, standard, stable, description
+):
     """Return one comparison: its settings, per-seed losses and paired statistics."""
     a = final_losses(standard)
     b = final_losses(stable)
@@ -68,7 +69,9 @@ def paired_result(name, standard_settings, stable_settings, seeds, standard, sta
         "conclusion": None,
     }
     if len(finite) >= 2:
-        comparison = stats.compare_paired([a[i] for i in finite], [b[i] for i in finite])
+        comparison = stats.compare_paired(
+            [a[i] for i in finite], [b[i] for i in finite]
+        )
         result["stats"] = comparison
         result["conclusion"] = (
             stats.conclusion_sentence(comparison, "final loss")
@@ -97,8 +100,9 @@ def direction_sentence(standard, stable):
     return sentence + "."
 
 
-def run_comparisons(run_optimizer, settings, seeds, literal_pairs, lr_grid=LR_GRID,
-                    jobs=1, log=None):
+def run_comparisons(
+    run_optimizer, settings, seeds, literal_pairs, lr_grid=LR_GRID, jobs=1, log=None
+):
     """Run the matched-step and tuned comparisons and return all three.
 
     Parameters
@@ -115,19 +119,31 @@ def run_comparisons(run_optimizer, settings, seeds, literal_pairs, lr_grid=LR_GR
     """
     standard_records = [pair["StandardSGD"] for pair in literal_pairs]
     literal = paired_result(
-        "literal", settings, settings, seeds, standard_records,
-        [pair["StableSGD"] for pair in literal_pairs], DESCRIPTIONS["literal"],
+        "literal",
+        settings,
+        settings,
+        seeds,
+        standard_records,
+        [pair["StableSGD"] for pair in literal_pairs],
+        DESCRIPTIONS["literal"],
     )
 
     matched_settings = {**settings, "lr_in_velocity": False}
     if log:
-        log(f"  matched step: StableSGD with lr_in_velocity=False on {len(seeds)} seeds")
+        log(
+            f"  matched step: StableSGD with lr_in_velocity=False on {len(seeds)} seeds"
+        )
     matched_stable = run_tasks(
         run_optimizer, [("StableSGD", matched_settings, seed) for seed in seeds], jobs
     )
     matched = paired_result(
-        "matched_step", settings, matched_settings, seeds, standard_records,
-        matched_stable, DESCRIPTIONS["matched_step"],
+        "matched_step",
+        settings,
+        matched_settings,
+        seeds,
+        standard_records,
+        matched_stable,
+        DESCRIPTIONS["matched_step"],
     )
 
     tuned = run_tuned(run_optimizer, settings, seeds, lr_grid, jobs, log)
@@ -141,7 +157,8 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
         log(f"  tuned: lr grid {list(lr_grid)} on seed {tuning_seed}")
     tasks = [
         (name, {**settings, "lr": lr}, tuning_seed)
-        for name in ("StandardSGD", "StableSGD") for lr in lr_grid
+        for name in ("StandardSGD", "StableSGD")
+        for lr in lr_grid
     ]
     records = run_tasks(run_optimizer, tasks, jobs)
     best = {}
@@ -154,15 +171,26 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
             best[name] = (score, task_settings["lr"])
     standard_settings = {**settings, "lr": best["StandardSGD"][1]}
     stable_settings = {**settings, "lr": best["StableSGD"][1]}
-    description = DESCRIPTIONS["tuned"].format(grid=list(lr_grid), tuning_seed=tuning_seed)
+    description = DESCRIPTIONS["tuned"].format(
+        grid=list(lr_grid), tuning_seed=tuning_seed
+    )
     if len(evaluation_seeds) < 2:
-        result = paired_result("tuned", standard_settings, stable_settings,
-                               evaluation_seeds, [], [], description)
+        result = paired_result(
+            "tuned",
+            standard_settings,
+            stable_settings,
+            evaluation_seeds,
+            [],
+            [],
+            description,
+        )
         result["tuning_losses"] = tuning
         return result
     if log:
-        log(f"  tuned: StandardSGD lr {standard_settings['lr']}, StableSGD lr "
-            f"{stable_settings['lr']} on seeds {evaluation_seeds}")
+        log(
+            f"  tuned: StandardSGD lr {standard_settings['lr']}, StableSGD lr "
+            f"{stable_settings['lr']} on seeds {evaluation_seeds}"
+        )
     evaluation = run_tasks(
         run_optimizer,
         [("StandardSGD", standard_settings, seed) for seed in evaluation_seeds]
@@ -171,13 +199,21 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
     )
     half = len(evaluation_seeds)
     result = paired_result(
-        "tuned", standard_settings, stable_settings, evaluation_seeds,
-        evaluation[:half], evaluation[half:], description,
+        "tuned",
+        standard_settings,
+        stable_settings,
+        evaluation_seeds,
+        evaluation[:half],
+        evaluation[half:],
+        description,
     )
     result["tuning_losses"] = tuning
     edge = [
-        name for name, key in (("StandardSGD", "standard_settings"),
-                               ("StableSGD", "stable_settings"))
+        name
+        for name, key in (
+            ("StandardSGD", "standard_settings"),
+            ("StableSGD", "stable_settings"),
+        )
         if result[key]["lr"] in (min(lr_grid), max(lr_grid))
     ]
     if edge:

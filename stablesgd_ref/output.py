@@ -12,6 +12,7 @@ def _umask_mode():
     os.umask(umask)
     return 0o666 & ~umask
 
+
 import numpy as np
 
 

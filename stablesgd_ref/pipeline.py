@@ -144,8 +144,16 @@ SPECS = {
 }
 
 
-def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figures",
-                   log=runner.print_line, tag=None):
+def run_experiment(
+    name,
+    settings,
+    seeds,
+    jobs=1,
+    out="results",
+    figures="figures",
+    log=runner.print_line,
+    tag=None,
+):
     """Run experiment ``name`` on ``seeds``; write ``OUT/TAG.json`` and figures.
 
     ``tag`` names the output files and defaults to ``name``; the figures are
@@ -167,7 +175,7 @@ def run_experiment(name, settings, seeds, jobs=1, out="results", figures="figure
     log(runner.format_table(summary, rows, f"{tag}: side by side"))
     for pair in pairs[:1]:
         for optimizer, record in pair.items():
-            for prompt, text in record.get("samples", {}).items():
+            for text in record.get("samples", {}).values():
                 log(f"sample, {optimizer}, seed {record['seed']}: {text!r}")
     result = {
         "format_version": VERSION,
@@ -192,23 +200,28 @@ def write_figures(spec, pairs, folder, tag=None):
     paths = []
     for filename, key, title, ylabel, log_y in spec.figures:
         figure = plotting.plot_trajectories(pairs, key, title, ylabel, log_y=log_y)
-        paths.append(_save(figure, folder, tag + filename[len(spec.name):]))
+        paths.append(_save(figure, folder, tag + filename[len(spec.name) :]))
     figure = plotting.plot_metric_by_seed(
-        pairs, "stability_coefficient",
+        pairs,
+        "stability_coefficient",
         f"{spec.title}: stability coefficient (std / mean of last 20 losses)",
         "stability coefficient (dimensionless)",
     )
     paths.append(_save(figure, folder, f"{tag}_stability.png"))
     figure = plotting.plot_convergence(
-        pairs, spec.convergence_key, spec.convergence_labels,
-        f"{spec.title}: convergence", spec.convergence_xlabel,
+        pairs,
+        spec.convergence_key,
+        spec.convergence_labels,
+        f"{spec.title}: convergence",
+        spec.convergence_xlabel,
     )
     paths.append(_save(figure, folder, f"{tag}_convergence.png"))
     return paths
 
 
-def run_sweep(name, seeds, jobs=1, out="results", figures="figures",
-              log=runner.print_line):
+def run_sweep(
+    name, seeds, jobs=1, out="results", figures="figures", log=runner.print_line
+):
     """Run the sensitivity sweep of experiment ``name``; write JSON, table, heatmaps."""
     spec = SPECS[name]
     settings = {**spec.defaults, **spec.sweep_settings}
@@ -221,8 +234,14 @@ def run_sweep(name, seeds, jobs=1, out="results", figures="figures",
     log(table)
     output.write_json_atomic(
         os.path.join(out, f"{name}_sweep.json"),
-        {"format_version": VERSION, "experiment": name, "settings": settings,
-         "seeds": seeds, "grid": sweep.GRID, "rows": rows},
+        {
+            "format_version": VERSION,
+            "experiment": name,
+            "settings": settings,
+            "seeds": seeds,
+            "grid": sweep.GRID,
+            "rows": rows,
+        },
     )
     output.write_text_atomic(os.path.join(out, f"{name}_sweep.txt"), table + "\n")
     figure = plotting.plot_sweep_heatmaps(
@@ -233,16 +252,28 @@ def run_sweep(name, seeds, jobs=1, out="results", figures="figures",
     return rows
 
 
-def reproduce(seeds, jobs=1, out="results", figures="figures", sweep_seeds=None,
-              log=runner.print_line, command="python -m stablesgd_ref reproduce"):
+def reproduce(
+    seeds,
+    jobs=1,
+    out="results",
+    figures="figures",
+    sweep_seeds=None,
+    log=runner.print_line,
+    command="python -m stablesgd_ref reproduce",
+):
     """Run every experiment, its comparisons and its sweep; write REPORT.md."""
     sections = []
     for name, spec in SPECS.items():
-        result = run_experiment(name, {}, seeds, jobs=jobs, out=out, figures=figures,
-                                log=log)
+        result = run_experiment(
+            name, {}, seeds, jobs=jobs, out=out, figures=figures, log=log
+        )
         log(f"{name}: comparisons")
         compared = comparisons.run_comparisons(
-            spec.run_optimizer, result["settings"], seeds, result["runs"], jobs=jobs,
+            spec.run_optimizer,
+            result["settings"],
+            seeds,
+            result["runs"],
+            jobs=jobs,
             log=log,
         )
         for comparison in compared.values():
@@ -252,24 +283,31 @@ def reproduce(seeds, jobs=1, out="results", figures="figures", sweep_seeds=None,
             {"format_version": VERSION, "experiment": name, "comparisons": compared},
         )
         chosen_sweep_seeds = sweep_seeds or seeds[:1]
-        rows = run_sweep(name, chosen_sweep_seeds, jobs=jobs, out=out,
-                         figures=figures, log=log)
-        sections.append({
-            "title": spec.title,
-            "name": name,
-            "settings": result["settings"],
-            "seeds": seeds,
-            "summary": result["summary"],
-            "rows": spec.rows,
-            "timing_rows": spec.timing_rows,
-            "comparisons": compared,
-            "sweep_rows": rows,
-            "sweep_note": spec.sweep_note,
-            "sweep_seeds": chosen_sweep_seeds,
-            "extra": [report.stability_paragraph(result["runs"])],
-            "figures": [f[0] for f in spec.figures]
-            + [f"{name}_stability.png", f"{name}_convergence.png", f"{name}_sweep.png"],
-        })
+        rows = run_sweep(
+            name, chosen_sweep_seeds, jobs=jobs, out=out, figures=figures, log=log
+        )
+        sections.append(
+            {
+                "title": spec.title,
+                "name": name,
+                "settings": result["settings"],
+                "seeds": seeds,
+                "summary": result["summary"],
+                "rows": spec.rows,
+                "timing_rows": spec.timing_rows,
+                "comparisons": compared,
+                "sweep_rows": rows,
+                "sweep_note": spec.sweep_note,
+                "sweep_seeds": chosen_sweep_seeds,
+                "extra": [report.stability_paragraph(result["runs"])],
+                "figures": [f[0] for f in spec.figures]
+                + [
+                    f"{name}_stability.png",
+                    f"{name}_convergence.png",
+                    f"{name}_sweep.png",
+                ],
+            }
+        )
     link_dir = os.path.relpath(figures, out)
     text = report.build_report(sections, command, output.machine_info(), link_dir)
     path = os.path.join(out, "REPORT.md")

@@ -81,11 +81,21 @@ def plot_metric_by_seed(pairs, metric, title, ylabel):
             dtype=np.float64,
         )
         jitter = np.linspace(-0.08, 0.08, values.size) if values.size > 1 else [0.0]
-        axes.scatter(position + np.asarray(jitter), values, color=COLORS[name],
-                     label=f"{name} (one point per seed)", zorder=3)
+        axes.scatter(
+            position + np.asarray(jitter),
+            values,
+            color=COLORS[name],
+            label=f"{name} (one point per seed)",
+            zorder=3,
+        )
         if np.isfinite(values).any():
-            axes.hlines(np.nanmean(values), position - 0.2, position + 0.2,
-                        color=COLORS[name], linewidth=2)
+            axes.hlines(
+                np.nanmean(values),
+                position - 0.2,
+                position + 0.2,
+                color=COLORS[name],
+                linewidth=2,
+            )
     axes.set_xticks(range(len(OPTIMIZERS)), OPTIMIZERS, fontsize=FONT_SIZE)
     axes.set_xlim(-0.6, len(OPTIMIZERS) - 0.4)
     axes.set_title(title, fontsize=FONT_SIZE + 1)
@@ -109,7 +119,8 @@ def plot_sweep_heatmaps(rows, title):
     modes = list(dict.fromkeys(row["penalty_mode"] for row in stable))
     energies = sorted({row["energy_conservation"] for row in stable}, reverse=True)
     standard = {
-        row["lr"]: row["mean_final_loss"] for row in rows
+        row["lr"]: row["mean_final_loss"]
+        for row in rows
         if row["optimizer"] == "StandardSGD"
     }
     values = np.array([row["mean_final_loss"] for row in stable], dtype=np.float64)
@@ -117,7 +128,9 @@ def plot_sweep_heatmaps(rows, title):
     vmin = finite.min() if finite.size else 0.0
     vmax = finite.max() if finite.size else 1.0
 
-    figure = Figure(figsize=(4.2 * len(modes), 3.6 * len(energies)), layout="constrained")
+    figure = Figure(
+        figsize=(4.2 * len(modes), 3.6 * len(energies)), layout="constrained"
+    )
     axes_grid = figure.subplots(len(energies), len(modes), squeeze=False)
     image = None
     for r, energy in enumerate(energies):
@@ -130,20 +143,32 @@ def plot_sweep_heatmaps(rows, title):
                     x = lrs.index(row["lr"])
                     cells[y, x] = row["mean_final_loss"]
             axes.set_facecolor("0.8")
-            image = axes.imshow(cells, origin="lower", aspect="auto", cmap="viridis",
-                                vmin=vmin, vmax=vmax)
+            image = axes.imshow(
+                cells,
+                origin="lower",
+                aspect="auto",
+                cmap="viridis",
+                vmin=vmin,
+                vmax=vmax,
+            )
             for y in range(len(stabilities)):
                 for x in range(len(lrs)):
-                    text = "div" if not np.isfinite(cells[y, x]) else f"{cells[y, x]:.4g}"
+                    text = (
+                        "div" if not np.isfinite(cells[y, x]) else f"{cells[y, x]:.4g}"
+                    )
                     shade = (cells[y, x] - vmin) / (vmax - vmin) if vmax > vmin else 0
                     color = "black" if np.isfinite(shade) and shade > 0.6 else "white"
-                    axes.text(x, y, text, ha="center", va="center", fontsize=8,
-                              color=color)
-            axes.set_xticks(range(len(lrs)),
-                            [f"{lr:g}\n(SGD {standard.get(lr, np.nan):.4g})" for lr in lrs],
-                            fontsize=8)
-            axes.set_yticks(range(len(stabilities)), [f"{s:g}" for s in stabilities],
-                            fontsize=8)
+                    axes.text(
+                        x, y, text, ha="center", va="center", fontsize=8, color=color
+                    )
+            axes.set_xticks(
+                range(len(lrs)),
+                [f"{lr:g}\n(SGD {standard.get(lr, np.nan):.4g})" for lr in lrs],
+                fontsize=8,
+            )
+            axes.set_yticks(
+                range(len(stabilities)), [f"{s:g}" for s in stabilities], fontsize=8
+            )
             energy_text = "energy on" if energy else "energy off"
             axes.set_title(f"penalty {mode}, {energy_text}", fontsize=FONT_SIZE - 1)
             axes.set_xlabel("lr (StandardSGD final loss)", fontsize=FONT_SIZE - 2)
@@ -186,8 +211,13 @@ def plot_convergence(pairs, key, fractions, title, xlabel):
                     reached_y.append(iteration)
         axes.scatter(reached_x, reached_y, color=COLORS[name], label=f"{name} reached")
         if missed_x:
-            axes.scatter(missed_x, missed_y, facecolors="none", edgecolors=COLORS[name],
-                         label=f"{name} never reached ({len(missed_x)} runs)")
+            axes.scatter(
+                missed_x,
+                missed_y,
+                facecolors="none",
+                edgecolors=COLORS[name],
+                label=f"{name} never reached ({len(missed_x)} runs)",
+            )
     axes.set_xticks(positions, list(fractions), fontsize=FONT_SIZE - 1)
     axes.set_title(title, fontsize=FONT_SIZE + 1)
     axes.set_xlabel(xlabel, fontsize=FONT_SIZE)

@@ -94,7 +94,8 @@ def stability_paragraph(pairs):
         coefficients = [pair[name]["stability_coefficient"] for pair in pairs]
         drops = [
             100.0 * (pair[name][key][0] - pair[name][key][-1]) / abs(pair[name][key][0])
-            for pair in pairs if pair[name][key]
+            for pair in pairs
+            if pair[name][key]
         ]
         parts.append(
             f"{name} has a mean stability coefficient of "
@@ -116,7 +117,12 @@ def sensitivity_findings(rows):
     setting when all their final losses are equal bit for bit.
     """
     sentences = []
-    for parameter in ("temporal_stability", "energy_conservation", "lr", "penalty_mode"):
+    for parameter in (
+        "temporal_stability",
+        "energy_conservation",
+        "lr",
+        "penalty_mode",
+    ):
         unchanged, total = sweep_module.find_no_effect(rows, parameter)
         if total == 0:
             continue
@@ -139,16 +145,18 @@ def sensitivity_findings(rows):
     if any(row.get("penalty_mode") for row in rows):
         for mode in PENALTY_MODES:
             mode_rows = [row for row in rows if row.get("penalty_mode") == mode]
-            unchanged, total = sweep_module.find_no_effect(mode_rows, "temporal_stability")
+            unchanged, total = sweep_module.find_no_effect(
+                mode_rows, "temporal_stability"
+            )
             if total and unchanged == total:
                 sentences.append(
-                    f"With `penalty_mode=\"{mode}\"`, `temporal_stability` has no effect "
+                    f'With `penalty_mode="{mode}"`, `temporal_stability` has no effect '
                     f"in any of its {total} groups."
                 )
             elif total:
                 spread = _max_relative_spread(mode_rows, "temporal_stability")
                 sentences.append(
-                    f"With `penalty_mode=\"{mode}\"`, `temporal_stability` changes the "
+                    f'With `penalty_mode="{mode}"`, `temporal_stability` changes the '
                     f"mean final loss by at most {format_number(100 * spread, 3)}% "
                     "within a group."
                 )
@@ -177,7 +185,9 @@ def _max_relative_spread(rows, parameter):
     for losses in groups.values():
         finite = [loss for loss in losses if math.isfinite(loss)]
         if len(finite) > 1 and min(abs(x) for x in finite) > 0:
-            spread = max(spread, (max(finite) - min(finite)) / min(abs(x) for x in finite))
+            spread = max(
+                spread, (max(finite) - min(finite)) / min(abs(x) for x in finite)
+            )
     return spread
 
 
@@ -187,7 +197,10 @@ def _best_rows(rows):
         loss = row["mean_final_loss"]
         if not math.isfinite(loss):
             continue
-        if row["optimizer"] not in best or loss < best[row["optimizer"]]["mean_final_loss"]:
+        if (
+            row["optimizer"] not in best
+            or loss < best[row["optimizer"]]["mean_final_loss"]
+        ):
             best[row["optimizer"]] = row
     return best
 

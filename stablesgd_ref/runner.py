@@ -121,11 +121,15 @@ def format_table(summary, rows, title):
             cells.append(_format_cell(entry["mean"], entry["std"], spec))
         standard = summary["StandardSGD"][metric]["mean"]
         stable = summary["StableSGD"][metric]["mean"]
-        ratio = stable / standard if standard not in (0.0,) and math.isfinite(
-            standard
-        ) else math.nan
+        ratio = (
+            stable / standard
+            if standard not in (0.0,) and math.isfinite(standard)
+            else math.nan
+        )
         lines.append(f"{label:<34} {cells[0]:>22} {cells[1]:>22} {ratio:>9.3g}")
-    lines.append("values: mean +- sample std over seeds; ratio: StableSGD / StandardSGD")
+    lines.append(
+        "values: mean +- sample std over seeds; ratio: StableSGD / StandardSGD"
+    )
     return "\n".join(lines)
 
 

@@ -31,7 +31,9 @@ def grid_configs(grid):
     """
     configs = [("StandardSGD", {"lr": lr}) for lr in grid["lr"]]
     for lr, temporal_stability, energy_conservation, penalty_mode in itertools.product(
-        grid["lr"], grid["temporal_stability"], grid["energy_conservation"],
+        grid["lr"],
+        grid["temporal_stability"],
+        grid["energy_conservation"],
         grid["penalty_mode"],
     ):
         configs.append(
@@ -146,9 +148,7 @@ def no_effect_by_mode(rows, parameter):
 
 
 def _same_losses(a, b):
-    return all(
-        (math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b)
-    )
+    return all((math.isnan(x) and math.isnan(y)) or x == y for x, y in zip(a, b))
 
 
 def format_sweep_table(rows):

@@ -12,14 +12,27 @@ from stablesgd_ref import cli
 def run_cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "stablesgd_ref", *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_exp2_writes_table_json_and_figures(tmp_path, capsys):
     out, figures = tmp_path / "out", tmp_path / "figs"
-    status = cli.main(["exp2", "--seeds", "2", "--iterations", "30",
-                       "--out", str(out), "--figures", str(figures)])
+    status = cli.main(
+        [
+            "exp2",
+            "--seeds",
+            "2",
+            "--iterations",
+            "30",
+            "--out",
+            str(out),
+            "--figures",
+            str(figures),
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert "StandardSGD" in printed
@@ -37,16 +50,42 @@ def test_exp2_writes_table_json_and_figures(tmp_path, capsys):
 
 def test_exp2_options_reach_the_optimizer(tmp_path):
     out = tmp_path / "out"
-    cli.main(["exp2", "--seeds", "42,", "--iterations", "5", "--lr", "0.002",
-              "--momentum", "0.5", "--temporal-stability", "0.03",
-              "--no-energy-conservation", "--penalty-mode", "signed",
-              "--no-lr-in-velocity", "--history-limit", "2",
-              "--out", str(out), "--figures", str(tmp_path / "f")])
+    cli.main(
+        [
+            "exp2",
+            "--seeds",
+            "42,",
+            "--iterations",
+            "5",
+            "--lr",
+            "0.002",
+            "--momentum",
+            "0.5",
+            "--temporal-stability",
+            "0.03",
+            "--no-energy-conservation",
+            "--penalty-mode",
+            "signed",
+            "--no-lr-in-velocity",
+            "--history-limit",
+            "2",
+            "--out",
+            str(out),
+            "--figures",
+            str(tmp_path / "f"),
+        ]
+    )
     settings = json.loads((out / "exp2.json").read_text())["settings"]
     assert settings == {
-        **settings, "lr": 0.002, "momentum": 0.5, "temporal_stability": 0.03,
-        "energy_conservation": False, "penalty_mode": "signed",
-        "lr_in_velocity": False, "history_limit": 2, "iterations": 5,
+        **settings,
+        "lr": 0.002,
+        "momentum": 0.5,
+        "temporal_stability": 0.03,
+        "energy_conservation": False,
+        "penalty_mode": "signed",
+        "lr_in_velocity": False,
+        "history_limit": 2,
+        "iterations": 5,
     }
 
 
@@ -89,8 +128,19 @@ def test_missing_command_is_an_error():
 
 def test_exp1_progress_table_and_files(tmp_path, capsys):
     out, figures = tmp_path / "out", tmp_path / "figs"
-    status = cli.main(["exp1", "--seeds", "1", "--epochs", "2", "--out", str(out),
-                       "--figures", str(figures)])
+    status = cli.main(
+        [
+            "exp1",
+            "--seeds",
+            "1",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            "--figures",
+            str(figures),
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert "epoch   1/2" in printed
@@ -104,8 +154,12 @@ def test_exp1_progress_table_and_files(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "args,fragment",
-    [(["--epochs", "0"], "--epochs"), (["--corpus", "wiki"], "--corpus"),
-     (["--batch-size", "0"], "--batch-size"), (["--log-every", "-1"], "--log-every")],
+    [
+        (["--epochs", "0"], "--epochs"),
+        (["--corpus", "wiki"], "--corpus"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--log-every", "-1"], "--log-every"),
+    ],
 )
 def test_exp1_bad_argument_is_one_line(args, fragment):
     result = run_cli("exp1", *args)

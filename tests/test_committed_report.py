@@ -14,8 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_committed_report_matches_fresh_run(tmp_path):
     committed = (ROOT / "docs" / "REPORT.md").read_text()
     fresh = pipeline.reproduce(
-        runner.parse_seeds("5"), out=str(tmp_path / "results"),
-        figures=str(tmp_path / "figures"), log=lambda line: None,
+        runner.parse_seeds("5"),
+        out=str(tmp_path / "results"),
+        figures=str(tmp_path / "figures"),
+        log=lambda line: None,
     )
     committed_lines = report.strip_machine_dependent(committed).splitlines()
     fresh_lines = report.strip_machine_dependent(fresh).splitlines()

@@ -10,8 +10,15 @@ from stablesgd_ref.data import iterate_batches
 from stablesgd_ref.optimizers import StandardSGD
 
 # A small configuration keeps these tests to seconds.
-SMALL = {"epochs": 3, "n_sequences": 10, "d_model": 8, "n_heads": 2, "d_ff": 16,
-         "vocab_size": 100, "seq_len": 20}
+SMALL = {
+    "epochs": 3,
+    "n_sequences": 10,
+    "d_model": 8,
+    "n_heads": 2,
+    "d_ff": 16,
+    "vocab_size": 100,
+    "seq_len": 20,
+}
 
 
 def test_run_matches_hand_written_loop():
@@ -72,8 +79,15 @@ def test_divergence_is_recorded():
 
 
 def test_pydoc_training_beats_unigram_baseline():
-    settings = {**exp1.DEFAULTS, "corpus": "pydoc", "epochs": 4, "reference_steps": 1,
-                "n_train_windows": 256, "n_val_windows": 64, "lr": 0.1}
+    settings = {
+        **exp1.DEFAULTS,
+        "corpus": "pydoc",
+        "epochs": 4,
+        "reference_steps": 1,
+        "n_train_windows": 256,
+        "n_val_windows": 64,
+        "lr": 0.1,
+    }
     record = exp1.run_optimizer("StandardSGD", settings, 42)
     train, val = exp1.make_data(settings, 42)
     unigram_nats, _ = corpus.unigram_baseline(train, val)
@@ -99,8 +113,13 @@ def test_parallel_equals_serial():
     timing = {"seconds_per_step", "train_seconds", "overhead"}
 
     def strip(pairs):
-        return [{name: {k: v for k, v in record.items() if k not in timing}
-                 for name, record in pair.items()} for pair in pairs]
+        return [
+            {
+                name: {k: v for k, v in record.items() if k not in timing}
+                for name, record in pair.items()
+            }
+            for pair in pairs
+        ]
 
     serial = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=1)
     parallel = runner.run_seeds(exp1.run_pair, settings, [1, 2], jobs=2)
@@ -112,6 +131,7 @@ def test_epoch_losses_average_each_epoch():
     record = exp1.run_optimizer("StandardSGD", settings, 2)
     losses = np.array(record["losses"])
     steps_per_epoch = 2  # 8 training rows in batches of 4
-    expected = [losses[i * steps_per_epoch:(i + 1) * steps_per_epoch].mean()
-                for i in range(3)]
+    expected = [
+        losses[i * steps_per_epoch : (i + 1) * steps_per_epoch].mean() for i in range(3)
+    ]
     assert record["epoch_losses"] == pytest.approx(expected, rel=1e-15)

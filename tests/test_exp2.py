@@ -14,8 +14,10 @@ TIMING_KEYS = {"seconds_per_step"}
 
 def strip_timing(pairs):
     return [
-        {name: {k: v for k, v in record.items() if k not in TIMING_KEYS}
-         for name, record in pair.items()}
+        {
+            name: {k: v for k, v in record.items() if k not in TIMING_KEYS}
+            for name, record in pair.items()
+        }
         for pair in pairs
     ]
 
@@ -69,8 +71,13 @@ def test_parallel_equals_serial():
 
 @pytest.mark.parametrize(
     "text,seeds",
-    [("5", [42, 43, 44, 45, 46]), ("1", [42]), ("7,11", [7, 11]), ("7,", [7]),
-     (" 3 , 4 ", [3, 4])],
+    [
+        ("5", [42, 43, 44, 45, 46]),
+        ("1", [42]),
+        ("7,11", [7, 11]),
+        ("7,", [7]),
+        (" 3 , 4 ", [3, 4]),
+    ],
 )
 def test_parse_seeds(text, seeds):
     assert runner.parse_seeds(text) == seeds
@@ -113,9 +120,14 @@ def test_interrupted_write_keeps_old_file(tmp_path, monkeypatch):
 
 
 def test_make_optimizer_passes_every_option():
-    settings = {**exp2.DEFAULTS, "penalty_mode": "signed", "lr_in_velocity": False,
-                "history_limit": 3, "energy_conservation": False,
-                "temporal_stability": 0.02}
+    settings = {
+        **exp2.DEFAULTS,
+        "penalty_mode": "signed",
+        "lr_in_velocity": False,
+        "history_limit": 3,
+        "energy_conservation": False,
+        "temporal_stability": 0.02,
+    }
     optimizer = exp2.make_optimizer("StableSGD", [np.zeros(2)], settings)
     assert isinstance(optimizer, StableSGD)
     assert optimizer.penalty_mode == "signed"

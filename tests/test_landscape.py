@@ -24,7 +24,9 @@ def test_gradient_matches_finite_differences(step):
     x = np.random.default_rng(4).normal(0, 1.5, size=12)
     numeric = central_difference(lambda p: landscape.loss(p, step), x)
     analytic = landscape.grad(x, step)
-    relative = np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-12)
+    relative = np.abs(analytic - numeric) / np.maximum(
+        np.abs(analytic) + np.abs(numeric), 1e-12
+    )
     assert relative.max() < 1e-7
 
 
@@ -32,7 +34,10 @@ def test_hessian_matches_finite_differences():
     landscape = Landscape(dim=6, seed=5)
     x = np.random.default_rng(6).normal(size=6)
     numeric = np.stack(
-        [central_difference(lambda p: landscape.grad(p, 80)[i], x) for i in range(6)]
+        [
+            central_difference(lambda p, i=i: landscape.grad(p, 80)[i], x)
+            for i in range(6)
+        ]
     )
     np.testing.assert_allclose(landscape.hessian(x, 80), numeric, atol=1e-7)
 
@@ -44,9 +49,12 @@ def test_loss_by_hand_two_dimensions():
     p = np.array([0.5, 0.25])
     step = 100
     expected = (
-        (0.5 - 1.0) ** 2 + (0.25 + 1.0) ** 2
-        + 0.2 * math.exp(-0.25) + 0.2 * math.exp(-0.0625)
-        + 0.1 * (1 - math.cos(2.5)) + 0.1 * (1 - math.cos(1.25))
+        (0.5 - 1.0) ** 2
+        + (0.25 + 1.0) ** 2
+        + 0.2 * math.exp(-0.25)
+        + 0.2 * math.exp(-0.0625)
+        + 0.1 * (1 - math.cos(2.5))
+        + 0.1 * (1 - math.cos(1.25))
         + 0.05 * (0.5 - 0.25) ** 2
         + 0.01 * math.sin(1.0) * (0.25 + 0.0625)
     )
@@ -98,8 +106,9 @@ def test_noise_is_uniform_and_reproducible():
 def test_zero_noise_level_gives_clean_gradient():
     landscape = Landscape(dim=4, noise_level=0.0, seed=1)
     x = np.ones(4)
-    assert np.array_equal(landscape.grad(x, 3, np.random.default_rng(0)),
-                          landscape.grad(x, 3))
+    assert np.array_equal(
+        landscape.grad(x, 3, np.random.default_rng(0)), landscape.grad(x, 3)
+    )
 
 
 def test_minimizer_is_stationary_and_convex_there():
@@ -122,7 +131,11 @@ def test_minimizer_beats_multistart_lbfgs(seed):
     ]
     for start in starts:
         result = optimize.minimize(
-            landscape.loss, start, args=(step,), jac=landscape.grad, method="L-BFGS-B",
+            landscape.loss,
+            start,
+            args=(step,),
+            jac=landscape.grad,
+            method="L-BFGS-B",
             options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000},
         )
         assert result.fun >= best_loss - 1e-9
@@ -130,8 +143,12 @@ def test_minimizer_beats_multistart_lbfgs(seed):
 
 @pytest.mark.parametrize(
     "kwargs,name",
-    [({"dim": 1}, "dim"), ({"dim": 2.5}, "dim"), ({"noise_level": -0.1}, "noise_level"),
-     ({"noise_level": float("nan")}, "noise_level")],
+    [
+        ({"dim": 1}, "dim"),
+        ({"dim": 2.5}, "dim"),
+        ({"noise_level": -0.1}, "noise_level"),
+        ({"noise_level": float("nan")}, "noise_level"),
+    ],
 )
 def test_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):

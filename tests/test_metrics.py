@@ -49,12 +49,17 @@ def test_iterations_to_threshold():
 
 def test_distance_flat_and_lists():
     assert metrics.distance(np.array([3.0, 4.0]), np.zeros(2)) == 5.0
-    assert metrics.distance([np.array([3.0]), np.array([[4.0]])],
-                            [np.zeros(1), np.zeros((1, 1))]) == 5.0
+    assert (
+        metrics.distance(
+            [np.array([3.0]), np.array([[4.0]])], [np.zeros(1), np.zeros((1, 1))]
+        )
+        == 5.0
+    )
 
 
-@pytest.mark.parametrize("losses,window", [([], 20), ([1.0], 0), ([[1.0]], 1),
-                                           ([1.0], 2.5)])
+@pytest.mark.parametrize(
+    "losses,window", [([], 20), ([1.0], 0), ([[1.0]], 1), ([1.0], 2.5)]
+)
 def test_rejects_bad_input(losses, window):
     with pytest.raises(ValueError):
         metrics.stability_coefficient(losses, window=window)

@@ -12,8 +12,16 @@ P0 = [1.0, -2.0, 0.5]
 GRADS = [[0.5, -1.0, 2.0], [-0.3, 0.8, 1.5], [1.2, 0.1, -0.7], [0.4, -0.6, 0.9]]
 
 
-def scalar_stable(p0, grads, lr, momentum, temporal_stability, energy_conservation,
-                  penalty_mode, lr_in_velocity):
+def scalar_stable(
+    p0,
+    grads,
+    lr,
+    momentum,
+    temporal_stability,
+    energy_conservation,
+    penalty_mode,
+    lr_in_velocity,
+):
     """Run StableSGD one float at a time with the math module; return the trace.
 
     An independent reading of the pseudocode: Python floats, no NumPy, and the
@@ -98,29 +106,51 @@ OPTION_GRID = list(
 
 
 @pytest.mark.parametrize("penalty_mode,energy_conservation,lr_in_velocity", OPTION_GRID)
-def test_stable_matches_scalar_reference(penalty_mode, energy_conservation,
-                                         lr_in_velocity):
-    options = dict(lr=0.1, momentum=0.9, temporal_stability=0.2,
-                   energy_conservation=energy_conservation,
-                   penalty_mode=penalty_mode, lr_in_velocity=lr_in_velocity)
+def test_stable_matches_scalar_reference(
+    penalty_mode, energy_conservation, lr_in_velocity
+):
+    options = dict(
+        lr=0.1,
+        momentum=0.9,
+        temporal_stability=0.2,
+        energy_conservation=energy_conservation,
+        penalty_mode=penalty_mode,
+        lr_in_velocity=lr_in_velocity,
+    )
     optimizer, trace = run_stable(**options)
     expected = scalar_stable(P0, GRADS, **options)
     for step, ((params, velocity), (want_p, want_v, want_e)) in enumerate(
         zip(trace, expected)
     ):
-        np.testing.assert_allclose(params, want_p, rtol=1e-14, atol=1e-15,
-                                   err_msg=f"params after step {step + 1}")
-        np.testing.assert_allclose(velocity, want_v, rtol=1e-14, atol=1e-15,
-                                   err_msg=f"velocity after step {step + 1}")
+        np.testing.assert_allclose(
+            params,
+            want_p,
+            rtol=1e-14,
+            atol=1e-15,
+            err_msg=f"params after step {step + 1}",
+        )
+        np.testing.assert_allclose(
+            velocity,
+            want_v,
+            rtol=1e-14,
+            atol=1e-15,
+            err_msg=f"velocity after step {step + 1}",
+        )
         assert optimizer.energy_trace[step] == pytest.approx(want_e, rel=1e-14)
 
 
 def test_previous_step_penalty_by_hand():
     # Without energy conservation, with lr outside the velocity.
     params = [np.array([0.0])]
-    optimizer = StableSGD(params, lr=0.5, momentum=0.0, temporal_stability=0.1,
-                          energy_conservation=False, penalty_mode="previous_step",
-                          lr_in_velocity=False)
+    optimizer = StableSGD(
+        params,
+        lr=0.5,
+        momentum=0.0,
+        temporal_stability=0.1,
+        energy_conservation=False,
+        penalty_mode="previous_step",
+        lr_in_velocity=False,
+    )
     optimizer.step([np.array([1.0])])  # p1 = 0 - 0.5 * 1 = -0.5
     optimizer.step([np.array([1.0])])  # p2 = -1.0, one snapshot before: no penalty
     assert params[0][0] == -1.0
@@ -131,9 +161,15 @@ def test_previous_step_penalty_by_hand():
 
 def test_signed_penalty_by_hand():
     params = [np.array([0.0])]
-    optimizer = StableSGD(params, lr=0.5, momentum=0.0, temporal_stability=0.1,
-                          energy_conservation=False, penalty_mode="signed",
-                          lr_in_velocity=False)
+    optimizer = StableSGD(
+        params,
+        lr=0.5,
+        momentum=0.0,
+        temporal_stability=0.1,
+        energy_conservation=False,
+        penalty_mode="signed",
+        lr_in_velocity=False,
+    )
     optimizer.step([np.array([1.0])])  # p1 = -0.5
     optimizer.step([np.array([1.0])])  # p2 = -1.0
     optimizer.step([np.array([-1.0])])
@@ -150,8 +186,12 @@ def test_literal_penalty_is_zero(energy_conservation):
     finals = []
     for temporal_stability in (0.0, 0.03, 10.0):
         params = [start.copy()]
-        optimizer = StableSGD(params, lr=0.01, temporal_stability=temporal_stability,
-                              energy_conservation=energy_conservation)
+        optimizer = StableSGD(
+            params,
+            lr=0.01,
+            temporal_stability=temporal_stability,
+            energy_conservation=energy_conservation,
+        )
         for grad in grads:
             history = optimizer.param_history[0]
             if len(history) > 1:
@@ -168,8 +208,12 @@ def test_previous_step_penalty_changes_trajectory():
     finals = []
     for temporal_stability in (0.0, 0.03):
         params = [np.ones(5)]
-        optimizer = StableSGD(params, lr=0.01, temporal_stability=temporal_stability,
-                              penalty_mode="previous_step")
+        optimizer = StableSGD(
+            params,
+            lr=0.01,
+            temporal_stability=temporal_stability,
+            penalty_mode="previous_step",
+        )
         for grad in grads:
             optimizer.step([grad])
         finals.append(params[0])
@@ -184,9 +228,14 @@ def test_stable_reproduces_standard_sgd():
     standard_params = [s.copy() for s in starts]
     stable_params = [s.copy() for s in starts]
     standard = StandardSGD(standard_params, lr=0.003, momentum=0.9)
-    stable = StableSGD(stable_params, lr=0.003, momentum=0.9,
-                       temporal_stability=0.02, energy_conservation=False,
-                       lr_in_velocity=False)
+    stable = StableSGD(
+        stable_params,
+        lr=0.003,
+        momentum=0.9,
+        temporal_stability=0.02,
+        energy_conservation=False,
+        lr_in_velocity=False,
+    )
     for _ in range(200):
         grads = [rng.normal(size=shape) for shape in shapes]
         standard.step(grads)
@@ -213,9 +262,14 @@ def test_history_limit_keeps_trajectory(penalty_mode, energy_conservation):
     results = []
     for limit in (None, 2):
         params = [np.linspace(-1, 1, 6)]
-        optimizer = StableSGD(params, lr=0.05, temporal_stability=0.03,
-                              energy_conservation=energy_conservation,
-                              penalty_mode=penalty_mode, history_limit=limit)
+        optimizer = StableSGD(
+            params,
+            lr=0.05,
+            temporal_stability=0.03,
+            energy_conservation=energy_conservation,
+            penalty_mode=penalty_mode,
+            history_limit=limit,
+        )
         for grad in grads:
             optimizer.step([grad])
         results.append((params[0].copy(), list(optimizer.energy_trace), optimizer))

@@ -8,14 +8,30 @@ from stablesgd_ref import output, plotting
 
 def fake_pairs():
     return [
-        {"StandardSGD": {"losses": [3.0, 2.0, 1.0], "m": 0.5,
-                         "reach": {"0.5": 1, "0.1": None}},
-         "StableSGD": {"losses": [3.0, 2.5], "m": 0.7,
-                       "reach": {"0.5": 2, "0.1": None}}},
-        {"StandardSGD": {"losses": [5.0, 4.0, 3.0], "m": 0.9,
-                         "reach": {"0.5": 1, "0.1": 2}},
-         "StableSGD": {"losses": [5.0, 4.5, 4.0], "m": 1.1,
-                       "reach": {"0.5": None, "0.1": None}}},
+        {
+            "StandardSGD": {
+                "losses": [3.0, 2.0, 1.0],
+                "m": 0.5,
+                "reach": {"0.5": 1, "0.1": None},
+            },
+            "StableSGD": {
+                "losses": [3.0, 2.5],
+                "m": 0.7,
+                "reach": {"0.5": 2, "0.1": None},
+            },
+        },
+        {
+            "StandardSGD": {
+                "losses": [5.0, 4.0, 3.0],
+                "m": 0.9,
+                "reach": {"0.5": 1, "0.1": 2},
+            },
+            "StableSGD": {
+                "losses": [5.0, 4.5, 4.0],
+                "m": 1.1,
+                "reach": {"0.5": None, "0.1": None},
+            },
+        },
     ]
 
 
@@ -39,8 +55,11 @@ def test_trajectories_plot_mean_and_band():
 def test_metric_by_seed_points():
     figure = plotting.plot_metric_by_seed(fake_pairs(), "m", "M", "m (units)")
     axes = figure.axes[0]
-    offsets = [collection.get_offsets() for collection in axes.collections
-               if collection.get_offsets().shape[0] == 2]
+    offsets = [
+        collection.get_offsets()
+        for collection in axes.collections
+        if collection.get_offsets().shape[0] == 2
+    ]
     values = sorted(float(y) for points in offsets for y in points[:, 1])
     assert values == pytest.approx([0.5, 0.7, 0.9, 1.1])
     assert axes.get_ylabel() == "m (units)"
@@ -56,14 +75,22 @@ def test_convergence_marks_never_reached():
 
 
 def test_heatmap_cells_and_divergence():
-    rows = [{"optimizer": "StandardSGD", "lr": lr, "mean_final_loss": 1.0}
-            for lr in (0.1, 0.2)]
+    rows = [
+        {"optimizer": "StandardSGD", "lr": lr, "mean_final_loss": 1.0}
+        for lr in (0.1, 0.2)
+    ]
     for lr in (0.1, 0.2):
         for ts in (0.0, 0.5):
-            rows.append({"optimizer": "StableSGD", "lr": lr, "temporal_stability": ts,
-                         "energy_conservation": True, "penalty_mode": "literal",
-                         "mean_final_loss": np.nan if lr == 0.2 and ts == 0.5
-                         else lr + ts})
+            rows.append(
+                {
+                    "optimizer": "StableSGD",
+                    "lr": lr,
+                    "temporal_stability": ts,
+                    "energy_conservation": True,
+                    "penalty_mode": "literal",
+                    "mean_final_loss": np.nan if lr == 0.2 and ts == 0.5 else lr + ts,
+                }
+            )
     figure = plotting.plot_sweep_heatmaps(rows, "Sweep")
     axes = figure.axes[0]
     cells = axes.images[0].get_array()

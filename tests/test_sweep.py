@@ -10,8 +10,12 @@ SMALL = {**exp2.DEFAULTS, "iterations": 40}
 
 
 def small_grid(**changes):
-    grid = {"lr": (0.002, 0.005), "temporal_stability": (0.0, 0.03),
-            "energy_conservation": (True, False), "penalty_mode": sweep.PENALTY_MODES}
+    grid = {
+        "lr": (0.002, 0.005),
+        "temporal_stability": (0.0, 0.03),
+        "energy_conservation": (True, False),
+        "penalty_mode": sweep.PENALTY_MODES,
+    }
     return {**grid, **changes}
 
 
@@ -35,8 +39,12 @@ def test_literal_penalty_has_no_effect_in_sweep():
 
 def test_divergence_is_recorded_and_sweep_goes_on():
     settings = {**exp2.DEFAULTS, "iterations": 300}
-    grid = small_grid(lr=(0.002, 5.0), temporal_stability=(0.0,),
-                      energy_conservation=(False,), penalty_mode=("literal",))
+    grid = small_grid(
+        lr=(0.002, 5.0),
+        temporal_stability=(0.0,),
+        energy_conservation=(False,),
+        penalty_mode=("literal",),
+    )
     rows = sweep.run_sweep(exp2.run_optimizer, settings, [42], grid=grid)
     assert len(rows) == 4
     diverged = [row for row in rows if row["lr"] == 5.0]
@@ -58,8 +66,9 @@ def test_sweep_parallel_equals_serial():
 def test_comparisons_use_each_reading():
     seeds = [42, 43, 44]
     pairs = [exp2.run_pair(SMALL, seed) for seed in seeds]
-    result = comparisons.run_comparisons(exp2.run_optimizer, SMALL, seeds, pairs,
-                                         lr_grid=(0.002, 0.005))
+    result = comparisons.run_comparisons(
+        exp2.run_optimizer, SMALL, seeds, pairs, lr_grid=(0.002, 0.005)
+    )
     assert set(result) == {"literal", "matched_step", "tuned"}
     assert result["matched_step"]["stable_settings"]["lr_in_velocity"] is False
     assert result["literal"]["stable_settings"]["lr_in_velocity"] is True
@@ -69,8 +78,10 @@ def test_comparisons_use_each_reading():
     ]
     tuned = result["tuned"]
     assert tuned["seeds"] == [43, 44]
-    for name, key in (("StandardSGD", "standard_settings"),
-                      ("StableSGD", "stable_settings")):
+    for name, key in (
+        ("StandardSGD", "standard_settings"),
+        ("StableSGD", "stable_settings"),
+    ):
         losses = tuned["tuning_losses"][name]
         assert tuned[key]["lr"] == min(losses, key=losses.get)
     assert "alpha = 0.05" in result["literal"]["conclusion"]
@@ -85,7 +96,9 @@ def test_matched_step_equals_standard_without_energy():
 
 
 def test_direction_sentence_counts_seeds():
-    sentence = comparisons.direction_sentence([1.0, 2.0, 3.0, 4.0], [0.5, 2.5, 3.0, 5.0])
+    sentence = comparisons.direction_sentence(
+        [1.0, 2.0, 3.0, 4.0], [0.5, 2.5, 3.0, 5.0]
+    )
     assert sentence == (
         "StableSGD ended with the lower final loss on 1 of 4 seeds and the higher "
         "on 2, with 1 ties."
@@ -94,6 +107,8 @@ def test_direction_sentence_counts_seeds():
 
 def test_tuned_notes_lr_at_grid_edge():
     seeds = [42, 43, 44]
-    result = comparisons.run_tuned(exp2.run_optimizer, SMALL, seeds, lr_grid=(0.002, 0.005))
+    result = comparisons.run_tuned(
+        exp2.run_optimizer, SMALL, seeds, lr_grid=(0.002, 0.005)
+    )
     # With two grid values every choice is at an edge.
     assert "lies at the edge of the grid" in result["conclusion"]
