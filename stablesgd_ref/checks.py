@@ -23,8 +23,8 @@ def check_momentum(value):
     """Raise unless ``value`` is a real number in [0, 1)."""
     if not _is_real(value) or not (0.0 <= value < 1.0):
         raise ValueError(
-            f"momentum must be in [0, 1), got {value!r}; "
-            "momentum 1 or more never converges, pass for example momentum=0.9"
+            f"momentum must be a real number in [0, 1), got {value!r}; "
+            "pass for example momentum=0.9"
         )
 
 
@@ -79,6 +79,12 @@ def check_params(params):
             )
         if not param.flags.writeable:
             raise ValueError(f"params[{index}] is read-only; pass a writeable copy")
+        for earlier in range(index):
+            if np.shares_memory(param, params[earlier]):
+                raise ValueError(
+                    f"params[{index}] shares memory with params[{earlier}], so one "
+                    "step would update it twice; pass each array once"
+                )
     return params
 
 
@@ -101,6 +107,11 @@ def check_grads(grads, params):
         )
     checked = []
     for index, (grad, param) in enumerate(zip(grads, params)):
+        if np.iscomplexobj(grad):
+            raise TypeError(
+                f"grads[{index}] is complex; the optimizers work on real float64 "
+                "values, so pass the real gradient"
+            )
         try:
             grad = np.asarray(grad, dtype=np.float64)
         except (TypeError, ValueError) as error:

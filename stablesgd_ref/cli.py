@@ -14,7 +14,9 @@ A bad argument prints a one-line error and exits with status 2.
 
 import argparse
 import math
+import os
 import sys
+import tempfile
 
 from stablesgd_ref import exp1, exp2, pipeline, runner
 from stablesgd_ref.optimizers import PENALTY_MODES
@@ -85,8 +87,12 @@ def _parse_float(text):
         raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
 
 
-def add_common_options(parser):
-    """Add the options every experiment command shares."""
+def add_common_options(parser, figures_default=None):
+    """Add the options every experiment command shares.
+
+    ``figures_default`` None means ``OUT/figures``, so that a single run does
+    not overwrite the committed figures of ``reproduce`` in ``figures/``.
+    """
     parser.add_argument(
         "--seeds",
         type=seeds_list,
@@ -107,11 +113,12 @@ def add_common_options(parser):
         metavar="DIR",
         help="folder for the JSON results (default results)",
     )
+    shown = figures_default or "OUT/figures"
     parser.add_argument(
         "--figures",
-        default="figures",
+        default=figures_default,
         metavar="DIR",
-        help="folder for the PNG figures (default figures)",
+        help=f"folder for the PNG figures (default {shown})",
     )
 
 
@@ -197,25 +204,9 @@ def build_parser():
     )
     commands.required = True
 
-    exp2_parser = commands.add_parser(
-        "exp2",
-        help="Experiment 2: both optimizers on the challenging landscape",
-        description="Run StandardSGD and StableSGD on the 50-dimensional noisy "
-        "landscape, print a table, write OUT/exp2.json and PNG figures.",
-    )
-    add_common_options(exp2_parser)
-    add_optimizer_options(exp2_parser, exp2.DEFAULTS)
-    exp2_parser.add_argument(
-        "--iterations",
-        type=int_at_least(1),
-        default=exp2.DEFAULTS["iterations"],
-        help=f"iterations per run (default {exp2.DEFAULTS['iterations']})",
-    )
-    exp2_parser.set_defaults(handler=run_exp2)
-
     exp1_parser = commands.add_parser(
         "exp1",
-        help="Experiment 1: both optimizers train the mini transformer",
+        help="Experiment 1: both optimizers train the mini transformer.",
         description="Train the mini transformer language model with StandardSGD "
         "and StableSGD from identical weights on identical batches; print a "
         "table, write OUT/exp1.json (OUT/exp1_pydoc.json with --corpus pydoc) "
@@ -251,9 +242,25 @@ def build_parser():
     )
     exp1_parser.set_defaults(handler=run_exp1)
 
+    exp2_parser = commands.add_parser(
+        "exp2",
+        help="Experiment 2: both optimizers on the challenging landscape.",
+        description="Run StandardSGD and StableSGD on the 50-dimensional noisy "
+        "landscape, print a table, write OUT/exp2.json and PNG figures.",
+    )
+    add_common_options(exp2_parser)
+    add_optimizer_options(exp2_parser, exp2.DEFAULTS)
+    exp2_parser.add_argument(
+        "--iterations",
+        type=int_at_least(1),
+        default=exp2.DEFAULTS["iterations"],
+        help=f"iterations per run (default {exp2.DEFAULTS['iterations']})",
+    )
+    exp2_parser.set_defaults(handler=run_exp2)
+
     sweep_parser = commands.add_parser(
         "sweep",
-        help="sensitivity of StableSGD to its settings",
+        help="Sensitivity of StableSGD to its settings.",
         description="Run StableSGD over lr (0.001, 0.002, 0.005), temporal_stability "
         "(0 to 0.03), energy_conservation on and off and every penalty_mode, with "
         "StandardSGD per lr as reference; write a table, JSON and heatmaps.",
@@ -271,11 +278,13 @@ def build_parser():
 
     reproduce_parser = commands.add_parser(
         "reproduce",
-        help="every experiment with the method's settings",
-        description="Run every experiment with the method's settings; JSON "
-        "results go to OUT and figures to FIGURES.",
+        help="Every experiment, comparison and sweep, and REPORT.md.",
+        description="Run both experiments with the method's settings on SEEDS, "
+        "the matched-step and tuned comparisons, and the sensitivity sweeps on "
+        "the first seed only; JSON results and REPORT.md go to OUT and figures "
+        "to FIGURES.",
     )
-    add_common_options(reproduce_parser)
+    add_common_options(reproduce_parser, figures_default="figures")
     reproduce_parser.set_defaults(handler=run_reproduce)
     return parser
 
@@ -331,12 +340,41 @@ def run_reproduce(args):
     pipeline.reproduce(args.seeds, jobs=args.jobs, out=args.out, figures=args.figures)
 
 
+def prepare_output_folders(args, parser):
+    """Create the output folders, or exit with status 2 if one is unusable.
+
+    Checking before any run starts means a bad path costs no computing time.
+    """
+    if getattr(args, "out", None) is None:
+        return
+    if getattr(args, "figures", "missing") is None:
+        args.figures = os.path.join(args.out, "figures")
+    for option in ("out", "figures"):
+        folder = getattr(args, option, None)
+        if folder is None:
+            continue
+        try:
+            os.makedirs(folder, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as error:
+            parser.error(
+                f"argument --{option}: cannot write to folder {folder!r} "
+                f"({error.strerror or error}); choose a writable folder"
+            )
+
+
 def main(argv=None):
     """Parse ``argv`` and run the command; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    prepare_output_folders(args, parser)
     try:
         args.handler(args)
+    except BrokenPipeError:
+        # The reader of stdout went away (for example ``| head``); stop quietly.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(
             "interrupted: files written so far are complete; "

@@ -209,7 +209,8 @@ def run_optimizer(name, settings, seed, data=None, reference=None):
             if diverged_at is not None:
                 break
             epoch_losses.append(float(np.mean(losses[epoch_start:])))
-            _log_epoch(settings, name, seed, epoch, losses, optimizer, start)
+            _log_epoch(settings, name, seed, epoch, epoch_losses[-1], len(losses),
+                       optimizer, start)
         train_seconds = time.perf_counter() - start
         final_val_loss = dataset_loss(model, val_tokens)
         final_train_loss = dataset_loss(model, train_tokens)
@@ -266,17 +267,18 @@ def run_pair(settings, seed):
     return pair
 
 
-def _log_epoch(settings, name, seed, epoch, losses, optimizer, start):
+def _log_epoch(settings, name, seed, epoch, epoch_loss, n_steps, optimizer, start):
+    """Print one progress line: the epoch's mean loss, energy and time per step."""
     every = settings["log_every"]
     epochs = settings["epochs"]
     if not every or ((epoch + 1) % every and epoch + 1 != epochs):
         return
-    steps = max(len(losses), 1)
-    per_step = (time.perf_counter() - start) / steps
+    per_step = (time.perf_counter() - start) / max(n_steps, 1)
     energy = optimizer.energy_trace[-1] if optimizer.energy_trace else math.nan
     print(
         f"  seed {seed:>4} {name:<11} epoch {epoch + 1:>3}/{epochs:<3} "
-        f"loss {losses[-1]:8.4f}  energy {energy:10.4g}  {1e3 * per_step:6.2f} ms/step",
+        f"epoch loss {epoch_loss:8.4f}  energy {energy:10.4g}  "
+        f"{1e3 * per_step:6.2f} ms/step",
         flush=True,
     )
 

@@ -1,6 +1,7 @@
 """Atomic file writing and a description of the machine a run came from."""
 
 import json
+import math
 import os
 import platform
 import tempfile
@@ -43,9 +44,11 @@ def write_json_atomic(path, data):
     """Write ``data`` as indented JSON to ``path`` atomically.
 
     NumPy scalars and arrays are converted to Python numbers and lists; floats
-    are written with ``repr`` precision, so they read back bit for bit.
+    are written with ``repr`` precision, so they read back bit for bit. NaN and
+    Inf, from diverged runs, are written as ``null`` because strict JSON has no
+    token for them.
     """
-    text = json.dumps(to_jsonable(data), indent=1, allow_nan=True) + "\n"
+    text = json.dumps(to_jsonable(data), indent=1, allow_nan=False) + "\n"
     write_text_atomic(path, text)
 
 
@@ -69,7 +72,10 @@ def save_figure_atomic(figure, path, dpi=110):
 
 
 def to_jsonable(value):
-    """Return ``value`` with NumPy types replaced by plain Python types."""
+    """Return ``value`` with NumPy types replaced by plain Python types.
+
+    Non-finite floats become None.
+    """
     if isinstance(value, dict):
         return {str(key): to_jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -80,8 +86,9 @@ def to_jsonable(value):
         return bool(value)
     if isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
     return value
 
 

@@ -53,6 +53,7 @@ EXP2_ROWS = (
 )
 
 EXP2_TIMING_ROWS = (
+    ("diverged", "diverged runs (fraction)", ".3g"),
     ("seconds_per_step", "optimizer time per step (s)", ".3g"),
     ("history_bytes", "history bytes", ".4g"),
 )
@@ -70,7 +71,7 @@ EXP2_FIGURES = (
         "exp2_energy.png",
         "energy_trace",
         "Experiment 2: energy 0.5*v^2 + 0.5*g^2 summed over params",
-        "energy (loss units)",
+        "energy (squared gradient units)",
         True,
     ),
 )
@@ -80,12 +81,14 @@ EXP1_ROWS = (
     ("final_val_loss", "final validation loss (nats)", ".4g"),
     ("final_val_bits_per_char", "final validation bits per token", ".4g"),
     ("unigram_val_loss", "unigram baseline, validation (nats)", ".4g"),
+    ("unigram_val_bits_per_char", "unigram baseline, bits per token", ".4g"),
     ("stability_coefficient", "stability coef. (last 20 steps)", ".4g"),
     ("loss_std", "loss std (last 20 steps)", ".4g"),
     ("distance_to_reference", "distance to reference optimum", ".4g"),
 )
 
 EXP1_TIMING_ROWS = (
+    ("diverged", "diverged runs (fraction)", ".3g"),
     ("seconds_per_step", "optimizer time per step (s)", ".3g"),
     ("train_seconds", "training time (s)", ".3g"),
     ("overhead", "training time / StandardSGD's", ".3g"),
@@ -198,13 +201,18 @@ def write_figures(spec, pairs, folder, tag=None):
     """Save the experiment's per-seed figures under ``folder``; return the paths."""
     tag = tag or spec.name
     paths = []
-    for filename, key, title, ylabel, log_y in spec.figures:
-        figure = plotting.plot_trajectories(pairs, key, title, ylabel, log_y=log_y)
+    # Outputs of a variant, such as exp1 on the pydoc corpus, say so in titles.
+    suffix = "" if tag == spec.name else f" ({tag})"
+    title = spec.title + suffix
+    for filename, key, figure_title, ylabel, log_y in spec.figures:
+        figure = plotting.plot_trajectories(
+            pairs, key, figure_title + suffix, ylabel, log_y=log_y
+        )
         paths.append(_save(figure, folder, tag + filename[len(spec.name) :]))
     figure = plotting.plot_metric_by_seed(
         pairs,
         "stability_coefficient",
-        f"{spec.title}: stability coefficient (std / mean of last 20 losses)",
+        f"{title}\nstability coefficient: std / mean of the last 20 losses",
         "stability coefficient (dimensionless)",
     )
     paths.append(_save(figure, folder, f"{tag}_stability.png"))
@@ -212,7 +220,7 @@ def write_figures(spec, pairs, folder, tag=None):
         pairs,
         spec.convergence_key,
         spec.convergence_labels,
-        f"{spec.title}: convergence",
+        f"{title}\niterations to reach each loss threshold",
         spec.convergence_xlabel,
     )
     paths.append(_save(figure, folder, f"{tag}_convergence.png"))
@@ -245,10 +253,12 @@ def run_sweep(
     )
     output.write_text_atomic(os.path.join(out, f"{name}_sweep.txt"), table + "\n")
     figure = plotting.plot_sweep_heatmaps(
-        rows, f"{spec.title}: StableSGD mean final loss over {len(seeds)} seed(s)"
+        rows, f"{spec.title}\nStableSGD mean final loss over {len(seeds)} seed(s)"
     )
     path = _save(figure, figures, f"{name}_sweep.png")
-    log(f"wrote {os.path.join(out, name + '_sweep.json')}, {path}")
+    for written in (f"{name}_sweep.json", f"{name}_sweep.txt"):
+        log(f"wrote {os.path.join(out, written)}")
+    log(f"wrote {path}")
     return rows
 
 
@@ -278,10 +288,12 @@ def reproduce(
         )
         for comparison in compared.values():
             log(f"  {comparison['name']}: {comparison['conclusion']}")
+        comparisons_path = os.path.join(out, f"{name}_comparisons.json")
         output.write_json_atomic(
-            os.path.join(out, f"{name}_comparisons.json"),
+            comparisons_path,
             {"format_version": VERSION, "experiment": name, "comparisons": compared},
         )
+        log(f"wrote {comparisons_path}")
         chosen_sweep_seeds = sweep_seeds or seeds[:1]
         rows = run_sweep(
             name, chosen_sweep_seeds, jobs=jobs, out=out, figures=figures, log=log

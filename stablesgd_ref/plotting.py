@@ -5,12 +5,15 @@ no GUI backend is touched and the code runs headless; save one with
 :func:`stablesgd_ref.output.save_figure_atomic`.
 """
 
+import warnings
+
 import numpy as np
 from matplotlib.figure import Figure
 
 COLORS = {"StandardSGD": "tab:blue", "StableSGD": "tab:orange"}
 OPTIMIZERS = ("StandardSGD", "StableSGD")
 FONT_SIZE = 11
+PLOT_LIMIT = 1e100
 
 
 def stack_runs(pairs, name, key):
@@ -37,7 +40,12 @@ def plot_band(axes, values, label, color):
     values : np.ndarray, shape (n_seeds, n_steps)
     """
     steps = np.arange(values.shape[1])
-    with np.errstate(all="ignore"):
+    # A diverging run holds Inf, NaN or huge values, which matplotlib cannot
+    # scale an axis to, so values beyond PLOT_LIMIT are left out.
+    values = np.where(np.abs(values) <= PLOT_LIMIT, values, np.nan)
+    with warnings.catch_warnings():
+        # Steps where every run has diverged are all-NaN columns: left blank.
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(values, axis=0)
         low = np.nanmin(values, axis=0)
         high = np.nanmax(values, axis=0)
@@ -66,7 +74,8 @@ def plot_trajectories(pairs, key, title, ylabel, xlabel="iteration", log_y=False
     axes.set_title(title, fontsize=FONT_SIZE + 1)
     axes.set_xlabel(xlabel, fontsize=FONT_SIZE)
     axes.set_ylabel(ylabel, fontsize=FONT_SIZE)
-    axes.legend(fontsize=FONT_SIZE - 1, title="band: min to max over seeds")
+    band_title = "band: min to max over seeds" if len(pairs) > 1 else None
+    axes.legend(fontsize=FONT_SIZE - 1, title=band_title)
     axes.grid(alpha=0.3)
     return figure
 
@@ -192,7 +201,7 @@ def plot_convergence(pairs, key, fractions, title, xlabel):
         Threshold labels, plotted left to right.
 
     A threshold that some seed never reached is drawn as an open marker at the
-    run length and counted in the legend.
+    run length. The legend counts the misses out of seeds times thresholds.
     """
     figure = Figure(figsize=(7.0, 4.5), layout="constrained")
     axes = figure.add_subplot()
@@ -209,14 +218,17 @@ def plot_convergence(pairs, key, fractions, title, xlabel):
                 else:
                     reached_x.append(position + offset)
                     reached_y.append(iteration)
-        axes.scatter(reached_x, reached_y, color=COLORS[name], label=f"{name} reached")
+        if reached_x:
+            axes.scatter(
+                reached_x, reached_y, color=COLORS[name], label=f"{name} reached"
+            )
         if missed_x:
             axes.scatter(
                 missed_x,
                 missed_y,
                 facecolors="none",
                 edgecolors=COLORS[name],
-                label=f"{name} never reached ({len(missed_x)} runs)",
+                label=f"{name} never reached ({len(missed_x)} of {len(pairs) * len(fractions)})",
             )
     axes.set_xticks(positions, list(fractions), fontsize=FONT_SIZE - 1)
     axes.set_title(title, fontsize=FONT_SIZE + 1)

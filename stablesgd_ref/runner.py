@@ -25,7 +25,10 @@ def parse_seeds(text):
     text = str(text).strip()
     try:
         if "," in text:
-            seeds = [int(part) for part in text.split(",") if part.strip()]
+            parts = text.split(",")
+            if parts[-1].strip() == "":
+                parts = parts[:-1]  # "7," names seed 7 alone
+            seeds = [int(part) for part in parts]
         else:
             count = int(text)
             if count < 1:
@@ -87,13 +90,15 @@ def summarize(pairs, metric_names):
     -------
     dict
         ``summary[optimizer][metric] = {"mean": ..., "std": ..., "values": [...]}``
-        with ``std`` NaN for a single seed. Diverged runs count as NaN.
+        with ``std`` NaN for a single seed. A diverged run's metrics count as
+        NaN and are left out of the mean, except ``"diverged"``: 1 for a run
+        that diverged and 0 otherwise, so its mean is the fraction diverged.
     """
     summary = {}
     for name in OPTIMIZERS:
         summary[name] = {}
         for metric in metric_names:
-            values = [_as_float(pair[name].get(metric)) for pair in pairs]
+            values = [_metric_value(pair[name], metric) for pair in pairs]
             array = np.asarray(values, dtype=np.float64)
             finite = array[np.isfinite(array)]
             summary[name][metric] = {
@@ -139,6 +144,15 @@ def _format_cell(mean, std, spec):
     if not math.isfinite(std):
         return format(mean, spec)
     return f"{format(mean, spec)} +- {format(std, '.2g')}"
+
+
+def _metric_value(record, metric):
+    diverged = record.get("diverged_at") is not None
+    if metric == "diverged":
+        return 1.0 if diverged else 0.0
+    if diverged:
+        return math.nan
+    return _as_float(record.get(metric))
 
 
 def _as_float(value):

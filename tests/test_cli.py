@@ -167,3 +167,33 @@ def test_exp1_bad_argument_is_one_line(args, fragment):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert fragment in lines[0]
+
+
+def test_unwritable_out_fails_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("exp2", "--out", str(blocker / "sub"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "--out" in lines[0]
+    assert result.stdout == ""
+
+
+def test_figures_default_to_out_folder(tmp_path):
+    out = tmp_path / "out"
+    status = cli.main(["exp2", "--seeds", "1", "--iterations", "5", "--out", str(out)])
+    assert status == 0
+    assert (out / "figures" / "exp2_loss.png").is_file()
+
+
+def test_diverging_run_is_reported_not_crashed(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = cli.main(["exp2", "--seeds", "1", "--lr", "1e10", "--out", str(out)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    row = next(line for line in printed.splitlines() if line.startswith("diverged"))
+    assert row.split()[3] == "1"  # StandardSGD: the only seed diverged
+    text = (out / "exp2.json").read_text()
+    assert "NaN" not in text
+    assert "Infinity" not in text

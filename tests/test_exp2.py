@@ -83,7 +83,7 @@ def test_parse_seeds(text, seeds):
     assert runner.parse_seeds(text) == seeds
 
 
-@pytest.mark.parametrize("text", ["0", "-2", "a", ",", "1,1", "-1,"])
+@pytest.mark.parametrize("text", ["0", "-2", "a", ",", "1,1", "-1,", "2,,3"])
 def test_parse_seeds_rejects(text):
     with pytest.raises(ValueError, match="seeds"):
         runner.parse_seeds(text)

@@ -376,3 +376,22 @@ def test_rejects_bad_grads(optimizer_class):
     # A rejected step leaves every param untouched.
     assert np.array_equal(params[0], np.zeros(2))
     assert np.array_equal(params[1], np.zeros((2, 3)))
+
+
+def test_rejects_same_array_twice():
+    shared = np.zeros(3)
+    with pytest.raises(ValueError, match=r"params\[1\] shares memory with params\[0\]"):
+        StandardSGD([shared, shared], lr=0.1)
+    with pytest.raises(ValueError, match="shares memory"):
+        StableSGD([shared, shared[1:]], lr=0.1)
+
+
+def test_rejects_complex_gradient():
+    optimizer = StableSGD([np.zeros(2)], lr=0.1)
+    with pytest.raises(TypeError, match=r"grads\[0\] is complex"):
+        optimizer.step([np.array([1.0 + 1.0j, 0.0])])
+
+
+def test_momentum_message_names_range():
+    with pytest.raises(ValueError, match=r"in \[0, 1\), got -0.1"):
+        StableSGD([np.zeros(2)], lr=0.1, momentum=-0.1)

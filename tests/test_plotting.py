@@ -1,5 +1,7 @@
 """Tests of the figures' content: axes, labels and plotted data, not pixels."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -69,8 +71,8 @@ def test_convergence_marks_never_reached():
     figure = plotting.plot_convergence(fake_pairs(), "reach", ["0.5", "0.1"], "C", "f")
     axes = figure.axes[0]
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
-    assert "StandardSGD never reached (1 runs)" in labels
-    assert "StableSGD never reached (3 runs)" in labels
+    assert "StandardSGD never reached (1 of 4)" in labels
+    assert "StableSGD never reached (3 of 4)" in labels
     assert axes.get_ylabel() == "iterations to reach threshold"
 
 
@@ -109,3 +111,13 @@ def test_saved_png_is_identical_between_runs(tmp_path):
     first = (tmp_path / "a.png").read_bytes()
     assert first == (tmp_path / "b.png").read_bytes()
     assert b"Software" not in first
+
+
+def test_diverged_values_are_left_out():
+    pairs = fake_pairs()
+    pairs[0]["StandardSGD"]["losses"] = [3.0, np.inf, 1e300]
+    figure = plotting.plot_trajectories(pairs, "losses", "Loss", "loss", log_y=True)
+    axes = figure.axes[0]
+    standard = axes.get_lines()[0]
+    np.testing.assert_array_equal(standard.get_ydata(), [4.0, 4.0, 3.0])
+    figure.savefig(io.BytesIO(), format="png")  # draws without overflow
