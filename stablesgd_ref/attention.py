@@ -71,7 +71,8 @@ def causal_self_attention_forward(x, w_qkv, b_qkv, w_proj, b_proj, n_heads):
 
     # 1. Project to queries, keys and values, then split the heads.
     qkv, qkv_cache = linear_forward(x, w_qkv, b_qkv)  # (B, T, 3C)
-    q, k, v = np.split(qkv, 3, axis=-1)  # (B, T, C) each
+    # For speed, slices give the same three views as np.split without its overhead.
+    q, k, v = qkv[..., :C], qkv[..., C : 2 * C], qkv[..., 2 * C :]  # (B, T, C) each
     q = split_heads(q, n_heads)  # (B, H, T, D)
     k = split_heads(k, n_heads)  # (B, H, T, D)
     v = split_heads(v, n_heads)  # (B, H, T, D)

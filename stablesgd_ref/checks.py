@@ -123,7 +123,7 @@ def check_grads(grads, params):
                 f"grads[{index}] has shape {grad.shape} but params[{index}] has "
                 f"shape {param.shape}; gradients must match their params"
             )
-        if not np.all(np.isfinite(grad)):
+        if not np.isfinite(grad).all():
             raise ValueError(
                 f"grads[{index}] contains NaN or Inf; the loss or its gradient "
                 f"diverged before this step (param index {index})"

@@ -7,6 +7,7 @@ Commands:
 * ``sweep``      Sensitivity of StableSGD to lr, temporal_stability,
                  energy_conservation and penalty_mode.
 * ``oracle``     Write golden cases, or check another implementation's outputs.
+* ``bench``      Time and memory of StableSGD against StandardSGD.
 * ``reproduce``  Every experiment with the method's settings.
 
 A bad argument prints a one-line error and exits with status 2.
@@ -18,7 +19,7 @@ import os
 import sys
 import tempfile
 
-from stablesgd_ref import exp1, exp2, pipeline, runner
+from stablesgd_ref import bench, exp1, exp2, pipeline, runner
 from stablesgd_ref.optimizers import PENALTY_MODES
 from stablesgd_ref.oracle import add_oracle_parser
 
@@ -275,6 +276,7 @@ def build_parser():
     sweep_parser.set_defaults(handler=run_sweep)
 
     add_oracle_parser(commands, OneLineErrorParser)
+    bench.add_bench_parser(commands, OneLineErrorParser)
 
     reproduce_parser = commands.add_parser(
         "reproduce",
@@ -370,7 +372,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     prepare_output_folders(args, parser)
     try:
-        args.handler(args)
+        status = args.handler(args)
     except BrokenPipeError:
         # The reader of stdout went away (for example ``| head``); stop quietly.
         sys.stderr.close()
@@ -384,4 +386,4 @@ def main(argv=None):
         return 130
     except (ValueError, TypeError) as error:
         parser.error(str(error))
-    return 0
+    return status if isinstance(status, int) else 0

@@ -41,6 +41,28 @@ def run_tasks(run_optimizer, tasks, jobs=1):
         return [future.result() for future in futures]
 
 
+def run_or_reuse(run_optimizer, tasks, known, jobs=1):
+    """Return the records of ``tasks``, taking those in ``known`` without a rerun.
+
+    ``known`` maps ``(name, seed)`` to ``(settings, record)`` of runs already
+    made. A run depends only on its settings and seed, so a task with equal
+    settings would give the same record, wall-clock timings aside.
+    """
+    known = known or {}
+    records = [None] * len(tasks)
+    missing = []
+    for index, (name, settings, seed) in enumerate(tasks):
+        entry = known.get((name, seed))
+        if entry is not None and entry[0] == settings:
+            records[index] = entry[1]
+        else:
+            missing.append(index)
+    fresh = run_tasks(run_optimizer, [tasks[i] for i in missing], jobs)
+    for index, record in zip(missing, fresh):
+        records[index] = record
+    return records
+
+
 def final_losses(records):
     """Return each record's final loss, NaN for a run that diverged."""
     return [
@@ -146,12 +168,23 @@ def run_comparisons(
         DESCRIPTIONS["matched_step"],
     )
 
-    tuned = run_tuned(run_optimizer, settings, seeds, lr_grid, jobs, log)
+    known = {
+        (name, seed): (settings, pair[name])
+        for seed, pair in zip(seeds, literal_pairs)
+        for name in ("StandardSGD", "StableSGD")
+    }
+    tuned = run_tuned(run_optimizer, settings, seeds, lr_grid, jobs, log, known)
     return {"literal": literal, "matched_step": matched, "tuned": tuned}
 
 
-def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None):
-    """Pick each optimizer's best lr on ``seeds[0]``, then compare on ``seeds[1:]``."""
+def run_tuned(
+    run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None, known=None
+):
+    """Pick each optimizer's best lr on ``seeds[0]``, then compare on ``seeds[1:]``.
+
+    ``known`` holds runs already made, as for :func:`run_or_reuse`; the literal
+    runs cover every task whose lr equals ``settings["lr"]``.
+    """
     tuning_seed, evaluation_seeds = seeds[0], seeds[1:]
     if log:
         log(f"  tuned: lr grid {list(lr_grid)} on seed {tuning_seed}")
@@ -160,7 +193,7 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
         for name in ("StandardSGD", "StableSGD")
         for lr in lr_grid
     ]
-    records = run_tasks(run_optimizer, tasks, jobs)
+    records = run_or_reuse(run_optimizer, tasks, known, jobs)
     best = {}
     tuning = {}
     for (name, task_settings, _), record in zip(tasks, records):
@@ -191,10 +224,11 @@ def run_tuned(run_optimizer, settings, seeds, lr_grid=LR_GRID, jobs=1, log=None)
             f"  tuned: StandardSGD lr {standard_settings['lr']}, StableSGD lr "
             f"{stable_settings['lr']} on seeds {evaluation_seeds}"
         )
-    evaluation = run_tasks(
+    evaluation = run_or_reuse(
         run_optimizer,
         [("StandardSGD", standard_settings, seed) for seed in evaluation_seeds]
         + [("StableSGD", stable_settings, seed) for seed in evaluation_seeds],
+        known,
         jobs,
     )
     half = len(evaluation_seeds)

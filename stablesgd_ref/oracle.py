@@ -411,7 +411,7 @@ def add_oracle_parser(commands, parser_class):
     """
     oracle_parser = commands.add_parser(
         "oracle",
-        help="write the golden cases, or check another implementation against them",
+        help="Write the golden cases, or check another implementation against them.",
         description="Golden cases for other implementations of the optimizers, "
         "the landscape, the mini transformer and its layers. See docs/ORACLE.md.",
     )

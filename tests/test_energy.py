@@ -623,7 +623,7 @@ def test_unstable_iteration_rejected():
 
 
 def test_momentum_one_has_no_stationary_energy():
-    with pytest.raises(ValueError, match="momentum must be in"):
+    with pytest.raises(ValueError, match=r"momentum must be a real number in \[0, 1\)"):
         energy.expected_method_energy_at_minimum(1.0, 1.0, 0.1)
 
 

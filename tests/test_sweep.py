@@ -112,3 +112,26 @@ def test_tuned_notes_lr_at_grid_edge():
     )
     # With two grid values every choice is at an edge.
     assert "lies at the edge of the grid" in result["conclusion"]
+
+
+def test_tuned_reuses_known_runs_without_changing_results():
+    seeds = [42, 43, 44]
+    fresh = comparisons.run_tuned(exp2.run_optimizer, SMALL, seeds, (0.002, 0.005))
+    known = {
+        (name, seed): (SMALL, exp2.run_optimizer(name, SMALL, seed))
+        for seed in seeds
+        for name in ("StandardSGD", "StableSGD")
+    }
+    calls = []
+
+    def counting(name, settings, seed):
+        calls.append((name, settings["lr"], seed))
+        return exp2.run_optimizer(name, settings, seed)
+
+    reused = comparisons.run_tuned(counting, SMALL, seeds, (0.002, 0.005), known=known)
+    # SMALL's lr is 0.005, so only the lr 0.002 runs of the tuning seed are new,
+    # plus evaluation runs at lr 0.002 if an optimizer picked it.
+    assert all(lr != SMALL["lr"] for _, lr, _ in calls)
+    assert reused["standard_final_losses"] == fresh["standard_final_losses"]
+    assert reused["stable_final_losses"] == fresh["stable_final_losses"]
+    assert reused["tuning_losses"] == fresh["tuning_losses"]
