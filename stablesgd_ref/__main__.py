@@ -1,9 +1,9 @@
 """Entry point of ``python -m stablesgd_ref``.
 
-The matrices here are tiny (at most a few thousand rows by 128 columns), and a
+The matrices here are tiny (at most a few thousand rows by 128 columns), so a
 multithreaded BLAS spends more time synchronizing its threads than computing
-on them; on a loaded 2-core machine a full-batch backward pass of Experiment 1
-ran about 6 times slower with the default thread count than with one thread.
+on them. On a loaded 2-core machine, ten full-batch steps on 256 pydoc windows
+took 4.3 s with the default thread count and 0.73 s with one thread.
 So the command line asks for one BLAS thread unless the caller has already set
 the variable. This must happen before NumPy is first imported.
 """

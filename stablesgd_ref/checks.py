@@ -52,7 +52,7 @@ def check_int_at_least(name, value, minimum):
 
 
 def check_params(params):
-    """Return ``params`` as a list after checking it holds float64 arrays.
+    """Return ``params`` as a list after checking it contains float64 arrays.
 
     The optimizers update each array in place, so a copy made here would
     silently detach the optimizer from the caller's arrays. Every array must

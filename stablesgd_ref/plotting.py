@@ -40,7 +40,7 @@ def plot_band(axes, values, label, color):
     values : np.ndarray, shape (n_seeds, n_steps)
     """
     steps = np.arange(values.shape[1])
-    # A diverging run holds Inf, NaN or huge values, which matplotlib cannot
+    # A diverging run contains Inf, NaN or huge values, which matplotlib cannot
     # scale an axis to, so values beyond PLOT_LIMIT are left out.
     values = np.where(np.abs(values) <= PLOT_LIMIT, values, np.nan)
     with warnings.catch_warnings():
