@@ -105,7 +105,7 @@ def add_common_options(parser, figures_default=None):
         "--jobs",
         type=int_at_least(1),
         default=1,
-        help="worker processes running seeds in parallel; results equal a "
+        help="worker processes running seeds in parallel, >= 1; results equal a "
         "serial run except wall-clock timings (default 1)",
     )
     parser.add_argument(
@@ -226,7 +226,7 @@ def build_parser():
         "--epochs",
         type=int_at_least(1),
         default=None,
-        help=f"training epochs (default {exp1.DEFAULTS['epochs']}; "
+        help=f"training epochs, >= 1 (default {exp1.DEFAULTS['epochs']}; "
         f"{exp1.PYDOC_DEFAULTS['epochs']} with --corpus pydoc)",
     )
     exp1_parser.add_argument(
@@ -374,9 +374,10 @@ def main(argv=None):
     try:
         status = args.handler(args)
     except BrokenPipeError:
-        # The reader of stdout went away (for example ``| head``); stop quietly.
+        # The reader of stdout went away (for example ``| head``). Stop without a
+        # traceback and with the shell's status for SIGPIPE, so scripts notice.
         sys.stderr.close()
-        return 0
+        return 141
     except KeyboardInterrupt:
         print(
             "interrupted: files written so far are complete; "

@@ -100,10 +100,20 @@ def paired_result(
             + " "
             + direction_sentence([a[i] for i in finite], [b[i] for i in finite])
         )
+    elif len(seeds) < 2:
+        result["conclusion"] = (
+            f"No paired test: {len(seeds)} seed(s) to compare, and the test needs "
+            "at least 2."
+        )
+        if name == "tuned":
+            result["conclusion"] += (
+                " The tuned comparison spends the first seed on choosing lr, so run "
+                "it with at least 3 seeds."
+            )
     else:
         result["conclusion"] = (
-            f"No paired test: only {len(finite)} seed(s) finished without diverging "
-            "for both optimizers."
+            f"No paired test: only {len(finite)} of {len(a)} seeds finished without "
+            "diverging for both optimizers."
         )
     return result
 

@@ -69,21 +69,28 @@ def make_data(settings, seed):
     """Return ``(train_tokens, val_tokens)``, each of shape (n, seq_len + 1)."""
     if settings["corpus"] == "pydoc":
         return corpus.make_pydoc_dataset(
-            seq_len=settings["seq_len"], n_train=settings["n_train_windows"],
-            n_val=settings["n_val_windows"], seed=seed,
+            seq_len=settings["seq_len"],
+            n_train=settings["n_train_windows"],
+            n_val=settings["n_val_windows"],
+            seed=seed,
         )
     return make_synthetic_dataset(
-        n_sequences=settings["n_sequences"], seq_len=settings["seq_len"],
-        vocab_size=settings["vocab_size"], seed=seed,
+        n_sequences=settings["n_sequences"],
+        seq_len=settings["seq_len"],
+        vocab_size=settings["vocab_size"],
+        seed=seed,
     )
 
 
 def make_model(settings, seed):
     """Return a MiniTransformer with the sizes of ``settings``."""
     return MiniTransformer(
-        vocab_size=settings["vocab_size"], seq_len=settings["seq_len"],
-        d_model=settings["d_model"], n_heads=settings["n_heads"],
-        d_ff=settings["d_ff"], seed=seed,
+        vocab_size=settings["vocab_size"],
+        seq_len=settings["seq_len"],
+        d_model=settings["d_model"],
+        n_heads=settings["n_heads"],
+        d_ff=settings["d_ff"],
+        seed=seed,
     )
 
 
@@ -93,9 +100,21 @@ def dataset_loss(model, tokens):
 
 
 # Settings that change the data or the reference optimum; the cache key.
-DATA_KEYS = ("corpus", "n_sequences", "n_train_windows", "n_val_windows",
-             "vocab_size", "seq_len", "d_model", "n_heads", "d_ff", "momentum",
-             "reference_steps", "reference_lr", "reference_batch")
+DATA_KEYS = (
+    "corpus",
+    "n_sequences",
+    "n_train_windows",
+    "n_val_windows",
+    "vocab_size",
+    "seq_len",
+    "d_model",
+    "n_heads",
+    "d_ff",
+    "momentum",
+    "reference_steps",
+    "reference_lr",
+    "reference_batch",
+)
 
 
 def data_and_reference(settings, seed):
@@ -134,8 +153,9 @@ def reference_optimum(settings, seed, train_tokens):
     for _ in range(settings["reference_steps"]):
         rows = train_tokens
         if settings["reference_batch"] < n_rows:
-            rows = train_tokens[rng.choice(n_rows, settings["reference_batch"],
-                                           replace=False)]
+            rows = train_tokens[
+                rng.choice(n_rows, settings["reference_batch"], replace=False)
+            ]
         _, grads = model.loss_and_grads(rows[:, :-1], rows[:, 1:])
         optimizer.step(list(grads.values()))
     return [param.copy() for param in params]
@@ -148,7 +168,7 @@ def sample_text(model, prompt, n_new, rng, temperature=1.0):
     """
     ids = list(corpus.encode(prompt))
     for _ in range(n_new):
-        context = np.asarray(ids[-model.seq_len:], dtype=np.int64)[None, :]
+        context = np.asarray(ids[-model.seq_len :], dtype=np.int64)[None, :]
         logits = model.forward(context)[0, -1] / temperature  # (V,)
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
@@ -195,22 +215,38 @@ def run_optimizer(name, settings, seed, data=None, reference=None):
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(settings["epochs"]):
             epoch_start = len(losses)
-            batches = iterate_batches(train_tokens, settings["batch_size"], rng=order_rng)
+            batches = iterate_batches(
+                train_tokens, settings["batch_size"], rng=order_rng
+            )
             for inputs, targets in batches:
                 loss, grads = model.loss_and_grads(inputs, targets)
                 grads = list(grads.values())
-                if not (math.isfinite(loss) and all(np.isfinite(g).all() for g in grads)):
+                if not (
+                    math.isfinite(loss) and all(np.isfinite(g).all() for g in grads)
+                ):
                     diverged_at = len(losses)
                     break
                 losses.append(loss)
                 step_start = time.perf_counter()
                 optimizer.step(grads)
                 step_seconds += time.perf_counter() - step_start
+                if not math.isfinite(optimizer.energy_trace[-1]):
+                    # The velocity overflowed: the next loss cannot be trusted.
+                    diverged_at = len(losses)
+                    break
             if diverged_at is not None:
                 break
             epoch_losses.append(float(np.mean(losses[epoch_start:])))
-            _log_epoch(settings, name, seed, epoch, epoch_losses[-1], len(losses),
-                       optimizer, start)
+            _log_epoch(
+                settings,
+                name,
+                seed,
+                epoch,
+                epoch_losses[-1],
+                len(losses),
+                optimizer,
+                start,
+            )
         train_seconds = time.perf_counter() - start
         final_val_loss = dataset_loss(model, val_tokens)
         final_train_loss = dataset_loss(model, train_tokens)
@@ -262,8 +298,12 @@ def run_pair(settings, seed):
         record["unigram_val_loss"] = nats
         record["unigram_val_bits_per_char"] = bits
     standard_time = pair["StandardSGD"]["train_seconds"]
+    any_diverged = any(record["diverged_at"] is not None for record in pair.values())
     for record in pair.values():
-        record["overhead"] = record["train_seconds"] / standard_time
+        # Times of runs that stopped early are not comparable.
+        record["overhead"] = (
+            math.nan if any_diverged else record["train_seconds"] / standard_time
+        )
     return pair
 
 

@@ -102,13 +102,39 @@ def run_optimizer(name, settings, seed, landscape=None, minimizer=None):
             start = time.perf_counter()
             optimizer.step([grad])
             step_seconds += time.perf_counter() - start
+            if not math.isfinite(optimizer.energy_trace[-1]):
+                # The velocity overflowed: the next loss cannot be trusted.
+                diverged_at = step + 1
+                break
 
-        return _record(name, seed, landscape, minimizer, params, optimizer, losses,
-                       clean_losses, step_seconds, diverged_at, iterations)
+        return _record(
+            name,
+            seed,
+            landscape,
+            minimizer,
+            params,
+            optimizer,
+            losses,
+            clean_losses,
+            step_seconds,
+            diverged_at,
+            iterations,
+        )
 
 
-def _record(name, seed, landscape, minimizer, params, optimizer, losses,
-            clean_losses, step_seconds, diverged_at, iterations):
+def _record(
+    name,
+    seed,
+    landscape,
+    minimizer,
+    params,
+    optimizer,
+    losses,
+    clean_losses,
+    step_seconds,
+    diverged_at,
+    iterations,
+):
     """Return the metrics and trajectories of one finished or diverged run."""
     final_clean_loss = landscape.loss(params, iterations)
     min_loss = landscape.loss(minimizer, iterations)

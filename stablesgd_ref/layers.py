@@ -289,8 +289,10 @@ def softmax_cross_entropy_forward(logits, targets):
 
     ``loss = mean_n(logsumexp(logits[n]) - logits[n, targets[n]])``, with the
     mean over every position of the leading axes. The row maximum is subtracted
-    before ``exp``, so logits of any finite size give a finite loss: the largest
-    term is ``exp(0) = 1`` and the other terms can only underflow to 0.
+    before ``exp``, so large logits give a finite loss: the largest term is
+    ``exp(0) = 1`` and the other terms can only underflow to 0. The exception is
+    a row whose spread itself overflows (logits near +-1e308), where
+    ``max - logit`` is Inf.
 
     Parameters
     ----------

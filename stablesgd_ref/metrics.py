@@ -22,15 +22,18 @@ def stability_coefficient(losses, window=20):
         Number of final losses used; all of them if there are fewer.
     """
     tail = _tail(losses, window)
-    mean = float(np.mean(tail))
-    if mean == 0.0:
-        return math.inf
-    return float(np.std(tail)) / mean
+    # Losses of a run on its way to diverging can overflow when squared.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(np.mean(tail))
+        if mean == 0.0:
+            return math.inf
+        return float(np.std(tail)) / mean
 
 
 def window_std(losses, window=20):
     """Return the population standard deviation of the last ``window`` losses."""
-    return float(np.std(_tail(losses, window)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.std(_tail(losses, window)))
 
 
 def iterations_to_threshold(losses, threshold):

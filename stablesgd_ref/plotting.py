@@ -67,9 +67,13 @@ def plot_trajectories(pairs, key, title, ylabel, xlabel="iteration", log_y=False
     """
     figure = Figure(figsize=(7.5, 4.5), layout="constrained")
     axes = figure.add_subplot()
+    positive = False
     for name in OPTIMIZERS:
-        plot_band(axes, stack_runs(pairs, name, key), name, COLORS[name])
-    if log_y:
+        values = stack_runs(pairs, name, key)
+        plot_band(axes, values, name, COLORS[name])
+        positive |= bool(np.any((values > 0) & (values <= PLOT_LIMIT)))
+    # A log axis needs a positive value, which fully diverged runs lack.
+    if log_y and positive:
         axes.set_yscale("log")
     axes.set_title(title, fontsize=FONT_SIZE + 1)
     axes.set_xlabel(xlabel, fontsize=FONT_SIZE)

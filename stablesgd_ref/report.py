@@ -61,7 +61,7 @@ def comparison_table(comparisons):
         )
         numbers = result["stats"]
         if numbers is None:
-            cells = "n/a | n/a | n/a | n/a | n/a | n/a"
+            cells = "n/a | n/a | n/a | n/a | n/a"
             n = len(result["seeds"])
         else:
             n = numbers["n"]

@@ -146,11 +146,15 @@ def _format_cell(mean, std, spec):
     return f"{format(mean, spec)} +- {format(std, '.2g')}"
 
 
+# Metrics of the data, not of the run, so a diverged run still reports them.
+DATA_METRICS = ("unigram_val_loss", "unigram_val_bits_per_char")
+
+
 def _metric_value(record, metric):
     diverged = record.get("diverged_at") is not None
     if metric == "diverged":
         return 1.0 if diverged else 0.0
-    if diverged:
+    if diverged and metric not in DATA_METRICS:
         return math.nan
     return _as_float(record.get(metric))
 

@@ -145,3 +145,11 @@ def test_written_file_has_default_permissions(tmp_path):
     reference = tmp_path / "reference.txt"
     reference.write_text("x")
     assert os.stat(path).st_mode & 0o777 == os.stat(reference).st_mode & 0o777
+
+
+def test_overflowing_energy_counts_as_divergence():
+    # lr 1e300 overflows StableSGD's velocity at once: its energy is Inf, its
+    # energy factor 0, and its params stop moving.
+    record = exp2.run_optimizer("StableSGD", {"lr": 1e300, "iterations": 10}, 42)
+    assert record["diverged_at"] == 1
+    assert len(record["losses"]) == 1

@@ -135,3 +135,10 @@ def test_tuned_reuses_known_runs_without_changing_results():
     assert reused["standard_final_losses"] == fresh["standard_final_losses"]
     assert reused["stable_final_losses"] == fresh["stable_final_losses"]
     assert reused["tuning_losses"] == fresh["tuning_losses"]
+
+
+def test_tuned_with_two_seeds_explains_missing_test():
+    result = comparisons.run_tuned(exp2.run_optimizer, SMALL, [42, 43], (0.005,))
+    assert result["stats"] is None
+    assert "1 seed(s) to compare" in result["conclusion"]
+    assert "at least 3 seeds" in result["conclusion"]
