@@ -51,6 +51,22 @@ def check_int_at_least(name, value, minimum):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
+def as_int_at_least(name, value, minimum=1):
+    """Return ``value`` as an int after checking it is an integer >= ``minimum``.
+
+    Raises TypeError for a value that is not an integer (bool included) and
+    ValueError for one below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be an integer >= {minimum}, got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
 def check_params(params):
     """Return ``params`` as a list after checking it contains float64 arrays.
 

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stablesgd_ref.checks import as_int_at_least
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PYDOC_EXCERPT_PATH = DATA_DIR / "pydoc_topics_excerpt.txt"
 PYDOC_EXCERPT_SHA256 = (
@@ -176,7 +178,7 @@ def build_excerpt_from_pydoc(max_bytes=PYDOC_EXCERPT_MAX_BYTES):
     """
     from pydoc_data.topics import topics
 
-    _check_positive_int("max_bytes", max_bytes)
+    as_int_at_least("max_bytes", max_bytes)
 
     blocks = []
     n_bytes = 0
@@ -244,13 +246,6 @@ def load_pydoc_text(path=None):
     return data.decode("utf-8")
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-
-
 def make_windows(
     tokens, seq_len=20, n_train=8192, n_val=1024, seed=42, val_fraction=0.1
 ):
@@ -290,9 +285,9 @@ def make_windows(
             f"tokens must be a 1-D integer array, got shape {tokens.shape} and "
             f"dtype {tokens.dtype}"
         )
-    _check_positive_int("seq_len", seq_len)
-    _check_positive_int("n_train", n_train)
-    _check_positive_int("n_val", n_val)
+    as_int_at_least("seq_len", seq_len)
+    as_int_at_least("n_train", n_train)
+    as_int_at_least("n_val", n_val)
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
 
@@ -399,7 +394,7 @@ def unigram_baseline(train_tokens, val_tokens, vocab_size=VOCAB_SIZE):
     bits_per_char : float
         The same value in bits per character.
     """
-    _check_positive_int("vocab_size", vocab_size)
+    as_int_at_least("vocab_size", vocab_size)
     train_tokens = _check_windows("train_tokens", train_tokens, vocab_size)
     val_tokens = _check_windows("val_tokens", val_tokens, vocab_size)
 

@@ -18,22 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stablesgd_ref.checks import as_int_at_least
+
 PATTERNS = ("counting", "motif", "markov")
 MIN_MOTIF_LENGTH = 2
 MAX_MOTIF_LENGTH = 5
 N_SUCCESSORS = 3
-
-
-def _check_positive_int(name, value, minimum=1):
-    """Return ``value`` as an int, or raise if it is not an integer >= minimum."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} of type "
-            f"{type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
 
 
 # ----------------------------------------------------------------------------
@@ -205,10 +195,10 @@ def make_synthetic_dataset(
     train_tokens : ndarray of int64, shape (n_train, seq_len + 1)
     val_tokens : ndarray of int64, shape (n_val, seq_len + 1)
     """
-    n_sequences = _check_positive_int("n_sequences", n_sequences, minimum=2)
-    seq_len = _check_positive_int("seq_len", seq_len)
-    vocab_size = _check_positive_int("vocab_size", vocab_size, minimum=2)
-    seed = _check_positive_int("seed", seed, minimum=0)
+    n_sequences = as_int_at_least("n_sequences", n_sequences, minimum=2)
+    seq_len = as_int_at_least("seq_len", seq_len)
+    vocab_size = as_int_at_least("vocab_size", vocab_size, minimum=2)
+    seed = as_int_at_least("seed", seed, minimum=0)
     val_fraction = float(val_fraction)
     n_val = round(val_fraction * n_sequences)
     if not (0.0 < val_fraction < 1.0 and 1 <= n_val <= n_sequences - 1):
@@ -257,7 +247,7 @@ def iterate_batches(tokens, batch_size=4, *, rng):
             "tokens must have shape (n, L) with n >= 1 rows and L >= 2 tokens per "
             f"row, got shape {tokens.shape}"
         )
-    batch_size = _check_positive_int("batch_size", batch_size)
+    batch_size = as_int_at_least("batch_size", batch_size)
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"rng must be a numpy.random.Generator, got {type(rng).__name__}. "

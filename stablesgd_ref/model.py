@@ -46,6 +46,7 @@ to 0 and the initial loss is close to ``log(V)``.
 import numpy as np
 
 from .attention import causal_self_attention_backward, causal_self_attention_forward
+from .checks import as_int_at_least
 from .layers import (
     embedding_backward,
     embedding_forward,
@@ -60,18 +61,6 @@ from .layers import (
 )
 
 INIT_STD = 0.02
-
-
-def _check_positive_int(name, value):
-    """Return ``value`` as an int, or raise if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} of type "
-            f"{type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {value}")
-    return int(value)
 
 
 class MiniTransformer:
@@ -113,11 +102,11 @@ class MiniTransformer:
         seed=42,
         init_std=INIT_STD,
     ):
-        self.vocab_size = _check_positive_int("vocab_size", vocab_size)
-        self.seq_len = _check_positive_int("seq_len", seq_len)
-        self.d_model = _check_positive_int("d_model", d_model)
-        self.n_heads = _check_positive_int("n_heads", n_heads)
-        self.d_ff = _check_positive_int("d_ff", d_ff)
+        self.vocab_size = as_int_at_least("vocab_size", vocab_size)
+        self.seq_len = as_int_at_least("seq_len", seq_len)
+        self.d_model = as_int_at_least("d_model", d_model)
+        self.n_heads = as_int_at_least("n_heads", n_heads)
+        self.d_ff = as_int_at_least("d_ff", d_ff)
         if self.d_model % self.n_heads != 0:
             raise ValueError(
                 f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}. "

@@ -246,7 +246,7 @@ def test_windows_reject_bad_arguments():
         corpus.make_windows(
             np.arange(100), seq_len=5, n_train=5, n_val=5, val_fraction=1.0
         )
-    with pytest.raises(ValueError, match="seq_len must be >= 1"):
+    with pytest.raises(ValueError, match="seq_len must be an integer >= 1"):
         corpus.make_windows(np.arange(100), seq_len=0, n_train=5, n_val=5)
     with pytest.raises(ValueError, match="1-D integer array"):
         corpus.make_windows(np.zeros(100), seq_len=5, n_train=5, n_val=5)
