@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from stablesgd_ref import exp1, output
+from stablesgd_ref import exp1, exp2, output
 from stablesgd_ref.landscape import Landscape
 from stablesgd_ref.model import MiniTransformer
 from stablesgd_ref.optimizers import StableSGD, StandardSGD
@@ -76,16 +76,12 @@ def optimizer_variants():
 
 
 def make_optimizer(optimizer_class, params, options):
-    """Return an optimizer over ``params`` with Experiment 1's hyperparameters."""
-    settings = exp1.DEFAULTS
-    if optimizer_class is StandardSGD:
-        return StandardSGD(params, settings["lr"], settings["momentum"])
-    return StableSGD(
-        params,
-        settings["lr"],
-        settings["momentum"],
-        settings["temporal_stability"],
-        **options,
+    """Return an optimizer over ``params`` with Experiment 1's hyperparameters.
+
+    ``options`` overrides StableSGD's keyword options; StandardSGD ignores it.
+    """
+    return exp2.make_optimizer(
+        optimizer_class.__name__, params, {**exp1.DEFAULTS, **options}
     )
 
 
