@@ -4,7 +4,7 @@ The matrices here are tiny (at most a few thousand rows by 128 columns), so a
 multithreaded BLAS spends more time synchronizing its threads than computing
 on them. On a loaded 2-core machine, ten full-batch steps on 256 pydoc windows
 took 4.3 s with the default thread count and 0.73 s with one thread.
-So the command line asks for one BLAS thread unless the caller has already set
+So the command line sets one BLAS thread unless the caller has already set
 the variable. This must happen before NumPy is first imported.
 """
 

@@ -108,7 +108,7 @@ def check_grads(grads, params):
     """Return ``grads`` as float64 arrays after checking them against ``params``.
 
     Raises if the list has the wrong length, an array has the wrong shape, or
-    an array holds NaN or Inf (the message names the parameter's index).
+    an array contains NaN or Inf (the message names the parameter's index).
     """
     if isinstance(grads, np.ndarray) or not hasattr(grads, "__iter__"):
         raise TypeError(

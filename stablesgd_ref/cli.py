@@ -114,12 +114,12 @@ def add_common_options(parser, figures_default=None):
         metavar="DIR",
         help="folder for the JSON results (default results)",
     )
-    shown = figures_default or "OUT/figures"
+    default_text = figures_default or "OUT/figures"
     parser.add_argument(
         "--figures",
         default=figures_default,
         metavar="DIR",
-        help=f"folder for the PNG figures (default {shown})",
+        help=f"folder for the PNG figures (default {default_text})",
     )
 
 

@@ -192,7 +192,7 @@ def run_tuned(
 ):
     """Pick each optimizer's best lr on ``seeds[0]``, then compare on ``seeds[1:]``.
 
-    ``known`` holds runs already made, as for :func:`run_or_reuse`; the literal
+    ``known`` contains runs already made, as for :func:`run_or_reuse`. The literal
     runs cover every task whose lr equals ``settings["lr"]``.
     """
     tuning_seed, evaluation_seeds = seeds[0], seeds[1:]

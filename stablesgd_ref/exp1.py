@@ -11,8 +11,8 @@ identical batches in the same order. The seed fixes::
 the vendored Python documentation excerpt (:mod:`stablesgd_ref.corpus`).
 
 The reference optimum, used for the distance of the final weights, is a
-StandardSGD run from the same initial weights with a larger lr: 100 steps of
-lr 0.3 on batches of 32 rows, which is the whole synthetic training set (see
+StandardSGD run from the same initial weights with a larger lr. It takes 100
+steps of lr 0.3 on batches of 32 rows, the whole synthetic training set (see
 :func:`reference_optimum`). On the synthetic data it drives the training loss
 below 0.01 nats. The model is not convex, so the reference is one converged
 point reachable from the start, not the global minimum.

@@ -22,8 +22,9 @@ The baseline, StandardSGD, with the same hyperparameters::
 Three consequences of reading the pseudocode literally, each the default here
 and each with a keyword-only alternative:
 
-* ``penalty_mode="literal"``: history holds the param *after* each update, so at
-  the start of every step ``p == history[-1]`` and the penalty is exactly zero.
+* ``penalty_mode="literal"``: history contains the param *after* each update,
+  so at the start of every step ``p == history[-1]`` and the penalty is
+  exactly zero.
   ``temporal_stability`` then has no effect on the trajectory.
 * ``lr_in_velocity=True``: lr multiplies the gradient inside the velocity and
   again as ``adaptive_lr``, so a step is about ``lr`` times smaller than

@@ -285,11 +285,11 @@ def _experiment_section(section, figures_link_dir):
 
 def strip_machine_dependent(text):
     """Return ``text`` without the sections marked as machine-dependent."""
-    kept = []
+    remaining = []
     skipping = False
     for line in text.splitlines():
         if line.startswith("#"):
             skipping = TIMING_MARK in line
         if not skipping:
-            kept.append(line)
-    return "\n".join(kept)
+            remaining.append(line)
+    return "\n".join(remaining)
